@@ -1,0 +1,187 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Api.Validation;
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
+using Orchestrator.Schemas;
+
+namespace Orchestrator.Api;
+
+/// <summary>The subset of deployments needed to create flow runs from them.</summary>
+public static class DeploymentsApi
+{
+    private static readonly string[] Sorts = ["NAME_ASC", "NAME_DESC", "CREATED_DESC", "UPDATED_DESC"];
+
+    public static RouteGroupBuilder MapDeploymentsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/deployments").WithTags("Deployments");
+        group.MapPost("/", UpsertDeployment).AcceptsJson<DeploymentCreate>();
+        group.MapGet("/{id}", ReadDeployment);
+        group.MapGet("/name/{flowName}/{deploymentName}", ReadDeploymentByName);
+        group.MapPost("/filter", FilterDeployments);
+        group.MapPost("/count", CountDeployments);
+        group.MapDelete("/{id}", DeleteDeployment);
+        group.MapPost("/{id}/create_flow_run", CreateFlowRun).AcceptsJson<DeploymentFlowRunCreate>();
+        return group;
+    }
+
+    /// <summary>
+    /// Creates the deployment, or overwrites every field of the one with the same flow and name (keys
+    /// left out take their defaults), then drops its auto-scheduled runs that have not started.
+    /// </summary>
+    public static async Task<Results<Created<DeploymentResponse>, Ok<DeploymentResponse>, Conflict<Detail>>> UpsertDeployment(
+        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(request, DeploymentCreate.Read, forbidExtra: true);
+        // There is no block-document store yet, so no referenced block can exist: answer as Prefect does
+        // for an unknown block id.
+        if (body.InfrastructureDocumentId is { } infrastructureId)
+        {
+            return TypedResults.Conflict(new Detail(MissingBlock("infrastructure", infrastructureId)));
+        }
+
+        if (body.StorageDocumentId is { } storageId)
+        {
+            return TypedResults.Conflict(new Detail(MissingBlock("storage", storageId)));
+        }
+
+        var (deployment, created) = await db.InTransactionAsync(async () =>
+        {
+            DateTime now = time.UtcNow();
+            var existing = await db.Deployments.FirstOrDefaultAsync(d => d.FlowId == body.FlowId && d.Name == body.Name, ct);
+            var deployment = existing ?? new Deployment { Id = Guid.NewGuid(), Created = now };
+            deployment.Updated = now;
+            deployment.Name = body.Name;
+            deployment.FlowId = body.FlowId;
+            deployment.IsScheduleActive = body.IsScheduleActive;
+            deployment.Parameters = body.Parameters;
+            deployment.Tags = body.Tags;
+            deployment.ManifestPath = body.ManifestPath;
+            deployment.WorkQueueName = body.WorkQueueName;
+            deployment.StorageDocumentId = body.StorageDocumentId;
+            deployment.InfrastructureDocumentId = body.InfrastructureDocumentId;
+            deployment.Schedule = body.Schedule;
+            deployment.Description = body.Description;
+            deployment.ParameterOpenapiSchema = body.ParameterOpenapiSchema;
+            deployment.Path = body.Path;
+            deployment.Version = body.Version;
+            deployment.Entrypoint = body.Entrypoint;
+            deployment.InfraOverrides = body.InfraOverrides;
+            if (existing is null)
+            {
+                db.Deployments.Add(deployment);
+            }
+
+            await db.SaveChangesAsync(ct);
+            await db.FlowRuns
+                .Where(r => r.DeploymentId == deployment.Id && r.AutoScheduled && r.StateType == StateType.Scheduled)
+                .ExecuteDeleteAsync(ct);
+            return (deployment, existing is null);
+        }, ct);
+        return created ? TypedResults.Created((string?)null, deployment.ToResponse()) : TypedResults.Ok(deployment.ToResponse());
+    }
+
+    private static string MissingBlock(string kind, Guid id) =>
+        $"Error creating deployment. Could not find {kind} block with id: {id}. This usually occurs when applying a deployment specification that was built against a different Prefect database / workspace.";
+
+    public static async Task<Results<Ok<DeploymentResponse>, NotFound<Detail>>> ReadDeployment(Guid id, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
+        return deployment is null ? Detail.NotFound("Deployment not found") : TypedResults.Ok(deployment.ToResponse());
+    }
+
+    public static async Task<Results<Ok<DeploymentResponse>, NotFound<Detail>>> ReadDeploymentByName(
+        string flowName, string deploymentName, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var deployment = await db.Deployments.AsNoTracking()
+            .Where(d => d.Name == deploymentName && db.Flows.Any(f => f.Id == d.FlowId && f.Name == flowName))
+            .FirstOrDefaultAsync(ct);
+        return deployment is null ? Detail.NotFound("Deployment not found") : TypedResults.Ok(deployment.ToResponse());
+    }
+
+    public static async Task<IResult> FilterDeployments(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var filter = await RequestBody.ReadAsync(request, r => new FilterRequest(FilterSet.Read(r, db), r.Enum("sort", Sorts), Paging.Read(r)), forbidExtra: false);
+        if (filter.Paging.Refusal() is { } refusal)
+        {
+            return refusal;
+        }
+
+        var deployments = filter.Filters.ApplyTo(db.Deployments.AsNoTracking(), db);
+        deployments = filter.Sort switch
+        {
+            "NAME_DESC" => deployments.OrderByDescending(d => d.Name).ThenBy(d => d.Id),
+            "CREATED_DESC" => deployments.OrderByDescending(d => d.Created).ThenBy(d => d.Id),
+            "UPDATED_DESC" => deployments.OrderByDescending(d => d.Updated).ThenBy(d => d.Id),
+            _ => deployments.OrderBy(d => d.Name).ThenBy(d => d.Id),
+        };
+        var page = await filter.Paging.Apply(deployments).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(d => d.ToResponse()));
+    }
+
+    public static async Task<Ok<int>> CountDeployments(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var filters = await RequestBody.ReadAsync(request, r => FilterSet.Read(r, db), forbidExtra: false);
+        return TypedResults.Ok(await filters.ApplyTo(db.Deployments, db).CountAsync(ct));
+    }
+
+    /// <summary>Deletes the deployment and its runs that have not left SCHEDULED; other runs are kept.</summary>
+    public static async Task<Results<NoContent, NotFound<Detail>>> DeleteDeployment(Guid id, OrchestratorDbContext db, CancellationToken ct)
+    {
+        bool deleted = await db.InTransactionAsync(async () =>
+        {
+            var scheduled = db.FlowRuns.Where(r => r.DeploymentId == id && r.StateType == StateType.Scheduled);
+            await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => scheduled.Any(r => r.Id == t.FlowRunId)), ct);
+            await scheduled.ExecuteDeleteAsync(ct);
+            return await db.Deployments.Where(d => d.Id == id).ExecuteDeleteAsync(ct) > 0;
+        }, ct);
+        return deleted ? TypedResults.NoContent() : Detail.NotFound("Deployment not found");
+    }
+
+    /// <summary>
+    /// Creates a flow run of the deployment's flow: the deployment's parameters overlaid with the body's,
+    /// the union of both tag lists, and the deployment's work queue and infrastructure unless overridden.
+    /// </summary>
+    public static async Task<IResult> CreateFlowRun(
+        Guid id, HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(request, DeploymentFlowRunCreate.Read, forbidExtra: true);
+        var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
+        if (deployment is null)
+        {
+            return Detail.NotFound("Deployment not found");
+        }
+
+        var create = new FlowRunCreate(
+            deployment.FlowId,
+            body.Name,
+            body.State,
+            deployment.Id,
+            FlowVersion: null,
+            JsonObjects.Merge(deployment.Parameters, body.Parameters),
+            body.Context,
+            body.ParentTaskRunId,
+            body.InfrastructureDocumentId ?? deployment.InfrastructureDocumentId,
+            body.EmpiricalPolicy,
+            deployment.Tags.Union(body.Tags).ToList(),
+            body.IdempotencyKey);
+        // Runs created from a deployment get no API-version parameter, as in 2.7.0.
+        return await FlowRunsApi.CreateAsync(db, transitions, time, create, parameters: null, ct, deployment.WorkQueueName);
+    }
+}
+
+public static class JsonObjects
+{
+    /// <summary>A shallow merge of two JSON objects; keys of <paramref name="overlay"/> win.</summary>
+    public static RawJson Merge(RawJson baseObject, RawJson overlay)
+    {
+        var merged = System.Text.Json.Nodes.JsonNode.Parse(baseObject.Text)!.AsObject();
+        foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse(overlay.Text)!.AsObject())
+        {
+            merged[key] = value?.DeepClone();
+        }
+
+        return new RawJson(merged.ToJsonString());
+    }
+}

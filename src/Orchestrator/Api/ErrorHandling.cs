@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Orchestrator.Api.Validation;
+using Orchestrator.Orchestration;
+
+namespace Orchestrator.Api;
+
+/// <summary>
+/// The one place exceptions become HTTP answers, in the Prefect server's error shapes: 422 for request
+/// validation, 404 for missing objects raised below the endpoints, 409 for integrity conflicts and 500
+/// (logged) for anything else. The request's transaction is already rolled back when this runs.
+/// </summary>
+public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        (int status, object body) = exception switch
+        {
+            RequestValidationException v => (422, ValidationBody(v)),
+            BadHttpRequestException b => (422, ValidationBody(FromBinding(b))),
+            ObjectNotFoundException n => (404, new { exception_message = n.Message }),
+            DbUpdateException d when IsIntegrityViolation(d) => (409, (object)new
+            {
+                detail = "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.",
+            }),
+            _ => (500, new { exception_message = "Internal Server Error" }),
+        };
+
+        if (status >= 500 || status == 409)
+        {
+            logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
+        }
+
+        httpContext.Response.StatusCode = status;
+        await httpContext.Response.WriteAsJsonAsync(body, Infrastructure.Json.Options, cancellationToken);
+        return true;
+    }
+
+    public static bool IsIntegrityViolation(DbUpdateException error) => error.InnerException switch
+    {
+        PostgresException p => p.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation,
+        SqliteException s => s.SqliteErrorCode == 19,
+        _ => false,
+    };
+
+    public static bool IsUniqueViolation(DbUpdateException error) => error.InnerException switch
+    {
+        PostgresException p => p.SqlState == PostgresErrorCodes.UniqueViolation,
+        SqliteException s => s.SqliteErrorCode == 19 && s.SqliteExtendedErrorCode is 2067 or 1555,
+        _ => false,
+    };
+
+    private static object ValidationBody(RequestValidationException v) => new
+    {
+        exception_message = "Invalid request received.",
+        exception_detail = v.Errors.Select(e => new { loc = e.Loc, msg = e.Msg, type = e.Type }),
+        request_body = v.RequestBody,
+    };
+
+    /// <summary>A route or query value that did not bind (a malformed UUID, a missing parameter).</summary>
+    private static RequestValidationException FromBinding(BadHttpRequestException error)
+    {
+        string message = error.Message;
+        string source = message.Contains("query string", StringComparison.Ordinal) ? "query" : "path";
+        string name = message.Split('"').ElementAtOrDefault(1)?.Split(' ').LastOrDefault() ?? "";
+        return message.StartsWith("Required parameter", StringComparison.Ordinal)
+            ? RequestValidationException.For([source, name], "field required", "value_error.missing")
+            : RequestValidationException.For([source, name], "value is not a valid uuid", "type_error.uuid");
+    }
+}

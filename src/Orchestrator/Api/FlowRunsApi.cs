@@ -1,0 +1,226 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Api.Validation;
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
+using Orchestrator.Orchestration.Rules;
+using Orchestrator.Schemas;
+
+namespace Orchestrator.Api;
+
+public static class FlowRunsApi
+{
+    private static readonly string[] Sorts =
+    [
+        "ID_DESC", "START_TIME_ASC", "START_TIME_DESC", "EXPECTED_START_TIME_ASC", "EXPECTED_START_TIME_DESC",
+        "NAME_ASC", "NAME_DESC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC",
+    ];
+
+    public static RouteGroupBuilder MapFlowRunsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/flow_runs").WithTags("Flow runs");
+        group.MapPost("/", CreateFlowRun).AcceptsJson<FlowRunCreate>();
+        group.MapGet("/{id}", ReadFlowRun);
+        group.MapPatch("/{id}", UpdateFlowRun).AcceptsJson<FlowRunUpdate>();
+        group.MapDelete("/{id}", DeleteFlowRun);
+        group.MapPost("/filter", FilterFlowRuns);
+        group.MapPost("/count", CountFlowRuns);
+        group.MapGet("/{id}/graph", ReadGraph);
+        group.MapPost("/history", RunHistory.Refuse);
+        group.MapPost("/{id}/set_state", SetFlowRunState).AcceptsJson<SetStateRequest>();
+        return group;
+    }
+
+    /// <summary>
+    /// Creates a flow run and sets its initial state (forced, so only bookkeeping runs), in one
+    /// transaction. With an idempotency key, an existing run of the same flow and key is returned (200).
+    /// </summary>
+    public static async Task<Results<Created<FlowRunResponse>, Ok<FlowRunResponse>, Conflict<Detail>>> CreateFlowRun(
+        HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(request, FlowRunCreate.Read, forbidExtra: true);
+        var parameters = new Dictionary<string, object?> { [RetryFailedFlows.ApiVersionParameter] = ApiVersionCheck.ClientVersion(request) };
+        return await CreateAsync(db, transitions, time, body, parameters, ct);
+    }
+
+    /// <summary>Shared by <c>POST /flow_runs/</c> and a deployment's <c>create_flow_run</c>.</summary>
+    internal static async Task<Results<Created<FlowRunResponse>, Ok<FlowRunResponse>, Conflict<Detail>>> CreateAsync(
+        OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, FlowRunCreate body,
+        IReadOnlyDictionary<string, object?>? parameters, CancellationToken ct, string? workQueueName = null)
+    {
+        if (body.ParentTaskRunId is { } parentId && !await db.TaskRuns.AnyAsync(t => t.Id == parentId, ct))
+        {
+            return TypedResults.Conflict(Conflicts.Integrity);
+        }
+
+        var existing = await FindByIdempotencyKeyAsync(db, body, ct);
+        if (existing is not null)
+        {
+            return TypedResults.Ok(existing.ToResponse(time.UtcNow()));
+        }
+
+        try
+        {
+            Guid id = await db.InTransactionAsync(async () =>
+            {
+                DateTime now = time.UtcNow();
+                var run = new FlowRun
+                {
+                    Id = Guid.NewGuid(),
+                    Created = now,
+                    Updated = now,
+                    Name = string.IsNullOrEmpty(body.Name) ? Slugs.Random() : body.Name,
+                    FlowId = body.FlowId,
+                    DeploymentId = body.DeploymentId,
+                    WorkQueueName = workQueueName,
+                    FlowVersion = body.FlowVersion,
+                    Parameters = body.Parameters,
+                    Context = body.Context,
+                    ParentTaskRunId = body.ParentTaskRunId,
+                    InfrastructureDocumentId = body.InfrastructureDocumentId,
+                    EmpiricalPolicy = body.EmpiricalPolicy,
+                    Tags = body.Tags,
+                    IdempotencyKey = body.IdempotencyKey,
+                };
+                db.FlowRuns.Add(run);
+                await db.SaveChangesAsync(ct);
+                State initial = body.State ?? PendingState();
+                await transitions.SetFlowRunStateAsync(run.Id, initial, force: true, parameters, ct);
+                return run.Id;
+            }, ct);
+            db.ChangeTracker.Clear();
+            var created = await db.FlowRuns.AsNoTracking().Include(r => r.State).FirstAsync(r => r.Id == id, ct);
+            return TypedResults.Created((string?)null, created.ToResponse(time.UtcNow()));
+        }
+        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error) && body.IdempotencyKey is not null)
+        {
+            // A concurrent request with the same key won the insert.
+            db.ChangeTracker.Clear();
+            return TypedResults.Ok((await FindByIdempotencyKeyAsync(db, body, ct))!.ToResponse(time.UtcNow()));
+        }
+    }
+
+    private static Task<FlowRun?> FindByIdempotencyKeyAsync(OrchestratorDbContext db, FlowRunCreate body, CancellationToken ct) =>
+        body.IdempotencyKey is null
+            ? Task.FromResult<FlowRun?>(null)
+            : db.FlowRuns.AsNoTracking().Include(r => r.State)
+                .FirstOrDefaultAsync(r => r.FlowId == body.FlowId && r.IdempotencyKey == body.IdempotencyKey, ct);
+
+    internal static State PendingState() => new()
+    {
+        Id = Guid.Empty,
+        Type = StateType.Pending,
+        Name = StateType.Pending.DefaultName(),
+        Timestamp = default,
+    };
+
+    public static async Task<Results<Ok<FlowRunResponse>, NotFound<Detail>>> ReadFlowRun(
+        Guid id, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var run = await db.FlowRuns.AsNoTracking().Include(r => r.State).FirstOrDefaultAsync(r => r.Id == id, ct);
+        return run is null ? Detail.NotFound("Flow run not found") : TypedResults.Ok(run.ToResponse(time.UtcNow()));
+    }
+
+    /// <summary>Writes only the keys present in the body; state fields cannot be changed this way.</summary>
+    public static async Task<Results<NoContent, NotFound<Detail>>> UpdateFlowRun(
+        Guid id, HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(request, FlowRunUpdate.Read, forbidExtra: true);
+        var run = await db.FlowRuns.FirstOrDefaultAsync(r => r.Id == id, ct);
+        if (run is null)
+        {
+            return Detail.NotFound("Flow run not found");
+        }
+
+        run.Name = body.Name ?? run.Name;
+        run.FlowVersion = body.FlowVersion ?? run.FlowVersion;
+        run.Parameters = body.Parameters ?? run.Parameters;
+        run.EmpiricalPolicy = body.EmpiricalPolicy ?? run.EmpiricalPolicy;
+        run.Tags = body.Tags ?? run.Tags;
+        run.InfrastructurePid = body.InfrastructurePid ?? run.InfrastructurePid;
+        run.Updated = time.UtcNow();
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Deletes the run with its task runs and all their states; subflows lose their parent link.</summary>
+    public static async Task<Results<NoContent, NotFound<Detail>>> DeleteFlowRun(Guid id, OrchestratorDbContext db, CancellationToken ct)
+    {
+        bool deleted = await db.InTransactionAsync(async () =>
+        {
+            await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => t.FlowRunId == id), ct);
+            return await db.FlowRuns.Where(r => r.Id == id).ExecuteDeleteAsync(ct) > 0;
+        }, ct);
+        return deleted ? TypedResults.NoContent() : Detail.NotFound("Flow run not found");
+    }
+
+    public static async Task<IResult> FilterFlowRuns(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var filter = await RequestBody.ReadAsync(request, r => new FilterRequest(FilterSet.Read(r, db), r.Enum("sort", Sorts), Paging.Read(r)), forbidExtra: false);
+        if (filter.Paging.Refusal() is { } refusal)
+        {
+            return refusal;
+        }
+
+        var runs = Sort(filter.Filters.ApplyTo(db.FlowRuns.AsNoTracking(), db), filter.Sort);
+        var page = await filter.Paging.Apply(runs).Include(r => r.State).ToListAsync(ct);
+        DateTime now = time.UtcNow();
+        return TypedResults.Ok(page.Select(r => r.ToResponse(now)));
+    }
+
+    public static async Task<Ok<int>> CountFlowRuns(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var filters = await RequestBody.ReadAsync(request, r => FilterSet.Read(r, db), forbidExtra: false);
+        return TypedResults.Ok(await filters.ApplyTo(db.FlowRuns, db).CountAsync(ct));
+    }
+
+    /// <summary>One node per task run of the flow run, with the task runs its inputs came from.</summary>
+    public static async Task<Results<Ok<List<GraphNode>>, NotFound<NotFoundMessage>>> ReadGraph(
+        Guid id, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        if (!await db.FlowRuns.AnyAsync(r => r.Id == id, ct))
+        {
+            return TypedResults.NotFound(new NotFoundMessage($"Flow run with id {id} not found"));
+        }
+
+        DateTime now = time.UtcNow();
+        var taskRuns = await db.TaskRuns.AsNoTracking().Include(t => t.State).Where(t => t.FlowRunId == id).ToListAsync(ct);
+        return TypedResults.Ok(taskRuns.Select(t => new GraphNode(
+            t.Id,
+            TaskInputs.UpstreamTaskRuns(t.TaskInputs),
+            t.State?.ToState(),
+            t.ExpectedStartTime,
+            t.StartTime,
+            t.EndTime,
+            t.TotalRunTime,
+            ResponseMapping.EstimatedRunTime(t, now),
+            t.State?.StateDetails.UntrackableResult ?? false)).ToList());
+    }
+
+    /// <summary>
+    /// Proposes a state: the core policy decides, or the minimal one with <c>force</c>. 201 when a state
+    /// was written (ACCEPT, REJECT), 200 when not (WAIT, ABORT).
+    /// </summary>
+    public static async Task<IResult> SetFlowRunState(
+        Guid id, HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(request, SetStateRequest.Read, forbidExtra: false);
+        var parameters = new Dictionary<string, object?> { [RetryFailedFlows.ApiVersionParameter] = ApiVersionCheck.ClientVersion(request) };
+        var result = await db.InTransactionAsync(() => transitions.SetFlowRunStateAsync(id, body.State, body.Force, parameters, ct), ct);
+        return OrchestrationResults.ToHttp(result);
+    }
+
+    private static IQueryable<FlowRun> Sort(IQueryable<FlowRun> runs, string? sort) => sort switch
+    {
+        "START_TIME_ASC" => runs.OrderBy(r => (r.StartTime ?? r.ExpectedStartTime) == null).ThenBy(r => r.StartTime ?? r.ExpectedStartTime).ThenBy(r => r.Id),
+        "START_TIME_DESC" => runs.OrderByDescending(r => (r.StartTime ?? r.ExpectedStartTime) == null).ThenByDescending(r => r.StartTime ?? r.ExpectedStartTime).ThenBy(r => r.Id),
+        "EXPECTED_START_TIME_ASC" => runs.OrderBy(r => r.ExpectedStartTime == null).ThenBy(r => r.ExpectedStartTime).ThenBy(r => r.Id),
+        "EXPECTED_START_TIME_DESC" => runs.OrderByDescending(r => r.ExpectedStartTime == null).ThenByDescending(r => r.ExpectedStartTime).ThenBy(r => r.Id),
+        "NAME_ASC" => runs.OrderBy(r => r.Name).ThenBy(r => r.Id),
+        "NAME_DESC" => runs.OrderByDescending(r => r.Name).ThenBy(r => r.Id),
+        "NEXT_SCHEDULED_START_TIME_ASC" => runs.OrderBy(r => r.NextScheduledStartTime == null).ThenBy(r => r.NextScheduledStartTime).ThenBy(r => r.Id),
+        "END_TIME_DESC" => runs.OrderByDescending(r => r.EndTime == null).ThenByDescending(r => r.EndTime).ThenBy(r => r.Id),
+        _ => runs.OrderByDescending(r => r.Id),
+    };
+}

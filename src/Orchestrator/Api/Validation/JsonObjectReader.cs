@@ -1,0 +1,248 @@
+using System.Text.Json;
+using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
+
+namespace Orchestrator.Api.Validation;
+
+/// <summary>
+/// Reads one JSON object of a request against its schema and collects every problem with its location,
+/// the way the Prefect server's pydantic models report them. Keys that are missing take the caller's
+/// default; an explicit <c>null</c> is refused for fields that are not nullable; unknown keys are refused
+/// when the schema forbids them (action models and filters) and ignored otherwise.
+/// </summary>
+public sealed class JsonObjectReader
+{
+    private readonly JsonElement _element;
+    private readonly IReadOnlyList<object> _path;
+    private readonly List<ValidationError> _errors;
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+    private readonly bool _forbidExtra;
+
+    private JsonObjectReader(JsonElement element, IReadOnlyList<object> path, List<ValidationError> errors, bool forbidExtra)
+    {
+        _element = element;
+        _path = path;
+        _errors = errors;
+        _forbidExtra = forbidExtra;
+    }
+
+    /// <summary>A reader over a request body; <paramref name="body"/> of kind Undefined means no body was sent.</summary>
+    public static JsonObjectReader ForBody(JsonElement body, bool forbidExtra, List<ValidationError> errors)
+    {
+        var reader = new JsonObjectReader(body, ["body"], errors, forbidExtra);
+        if (body.ValueKind is not JsonValueKind.Object and not JsonValueKind.Undefined)
+        {
+            errors.Add(new ValidationError(["body"], "value is not a valid dict", "type_error.dict"));
+        }
+
+        return reader;
+    }
+
+    public bool HasErrors => _errors.Count > 0;
+
+    /// <summary>Whether the key was sent at all (null included); PATCH bodies write only these.</summary>
+    public bool Has(string key) => _element.ValueKind == JsonValueKind.Object && _element.TryGetProperty(key, out _);
+
+    public string? String(string key, bool required = false, bool nullable = true) =>
+        Read(key, required, nullable, static e => e.ValueKind == JsonValueKind.String ? e.GetString() : null, "str type expected", "type_error.str");
+
+    public Guid? Uuid(string key, bool required = false, bool nullable = true) =>
+        Read<Guid?>(key, required, nullable,
+            static e => e.ValueKind == JsonValueKind.String && Guid.TryParse(e.GetString(), out Guid g) ? g : null,
+            "value is not a valid uuid", "type_error.uuid");
+
+    public int? Int(string key, bool required = false, bool nullable = true) =>
+        Read<int?>(key, required, nullable, ParseInt, "value is not a valid integer", "type_error.integer");
+
+    public double? Number(string key, bool required = false, bool nullable = true) =>
+        Read<double?>(key, required, nullable,
+            static e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : null,
+            "value is not a valid float", "type_error.float");
+
+    public bool? Bool(string key, bool required = false, bool nullable = true) =>
+        Read<bool?>(key, required, nullable, static e => e.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => null,
+        }, "value could not be parsed to a boolean", "type_error.bool");
+
+    public DateTime? Timestamp(string key, bool required = false, bool nullable = true) =>
+        Read<DateTime?>(key, required, nullable,
+            static e => e.ValueKind == JsonValueKind.String && Json.TryParseTimestamp(e.GetString()!, out DateTime t) ? t : null,
+            "invalid datetime format", "value_error.datetime");
+
+    public StateType? StateType(string key, bool required = false, bool nullable = true) =>
+        Read(key, required, nullable, static e => e.ValueKind == JsonValueKind.String ? StateTypes.FromWire(e.GetString()) : null,
+            "value is not a valid enumeration member; permitted: 'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED'",
+            "type_error.enum");
+
+    /// <summary>A string that must be one of <paramref name="allowed"/> (sort enums).</summary>
+    public string? Enum(string key, IReadOnlyCollection<string> allowed) =>
+        Read(key, false, true, e => e.ValueKind == JsonValueKind.String && allowed.Contains(e.GetString()!) ? e.GetString() : null,
+            $"value is not a valid enumeration member; permitted: {string.Join(", ", allowed.Select(a => $"'{a}'"))}", "type_error.enum");
+
+    /// <summary>A JSON object kept verbatim (parameters, context, ...).</summary>
+    public RawJson? Object(string key, bool required = false, bool nullable = true) =>
+        Read<RawJson?>(key, required, nullable, static e => e.ValueKind == JsonValueKind.Object ? RawJson.From(e) : null,
+            "value is not a valid dict", "type_error.dict");
+
+    /// <summary>Any JSON value kept verbatim; a JSON null reads as null.</summary>
+    public RawJson? Any(string key)
+    {
+        _read.Add(key);
+        return TryGet(key, out JsonElement e) && e.ValueKind != JsonValueKind.Null ? RawJson.From(e) : null;
+    }
+
+    public List<string>? StringList(string key, bool required = false, bool nullable = true) =>
+        List<string>(key, required, nullable, static e => e.ValueKind == JsonValueKind.String ? e.GetString() : null, "str type expected", "type_error.str");
+
+    public List<Guid>? UuidList(string key, bool required = false, bool nullable = true) =>
+        List<Guid>(key, required, nullable,
+            static e => e.ValueKind == JsonValueKind.String && Guid.TryParse(e.GetString(), out Guid g) ? g : (object?)null,
+            "value is not a valid uuid", "type_error.uuid");
+
+    public List<StateType>? StateTypeList(string key) =>
+        List<StateType>(key, false, true, static e => e.ValueKind == JsonValueKind.String ? StateTypes.FromWire(e.GetString()) : (object?)null,
+            "value is not a valid enumeration member", "type_error.enum");
+
+    /// <summary>A nested object read by <paramref name="read"/>; null when missing or null (if allowed).</summary>
+    public T? Nested<T>(string key, Func<JsonObjectReader, T> read, bool forbidExtra, bool required = false, bool nullable = true)
+        where T : class
+    {
+        _read.Add(key);
+        if (!TryGet(key, out JsonElement element))
+        {
+            if (required)
+            {
+                Error(key, "field required", "value_error.missing");
+            }
+
+            return null;
+        }
+
+        if (element.ValueKind == JsonValueKind.Null)
+        {
+            if (!nullable)
+            {
+                Error(key, "none is not an allowed value", "type_error.none.not_allowed");
+            }
+
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            Error(key, "value is not a valid dict", "type_error.dict");
+            return null;
+        }
+
+        var nested = new JsonObjectReader(element, [.. _path, key], _errors, forbidExtra);
+        T value = read(nested);
+        nested.Finish();
+        return value;
+    }
+
+    /// <summary>Reports keys the schema does not know, when it forbids them. Call after reading every field.</summary>
+    public void Finish()
+    {
+        if (!_forbidExtra || _element.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        foreach (JsonProperty property in _element.EnumerateObject())
+        {
+            if (!_read.Contains(property.Name))
+            {
+                _errors.Add(new ValidationError([.. _path, property.Name], "extra fields not permitted", "value_error.extra"));
+            }
+        }
+    }
+
+    public void Error(string key, string msg, string type) => _errors.Add(new ValidationError([.. _path, key], msg, type));
+
+    private bool TryGet(string key, out JsonElement element)
+    {
+        element = default;
+        return _element.ValueKind == JsonValueKind.Object && _element.TryGetProperty(key, out element);
+    }
+
+    private T? Read<T>(string key, bool required, bool nullable, Func<JsonElement, T?> parse, string msg, string type)
+    {
+        _read.Add(key);
+        if (!TryGet(key, out JsonElement element))
+        {
+            if (required)
+            {
+                Error(key, "field required", "value_error.missing");
+            }
+
+            return default;
+        }
+
+        if (element.ValueKind == JsonValueKind.Null)
+        {
+            if (!nullable || required)
+            {
+                Error(key, "none is not an allowed value", "type_error.none.not_allowed");
+            }
+
+            return default;
+        }
+
+        T? value = parse(element);
+        if (value is null)
+        {
+            Error(key, msg, type);
+        }
+
+        return value;
+    }
+
+    private List<T>? List<T>(string key, bool required, bool nullable, Func<JsonElement, object?> parseItem, string msg, string type)
+    {
+        return Read(key, required, nullable, element =>
+        {
+            if (element.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            var items = new List<T>();
+            int index = 0;
+            foreach (JsonElement item in element.EnumerateArray())
+            {
+                if (parseItem(item) is T value)
+                {
+                    items.Add(value);
+                }
+                else
+                {
+                    _errors.Add(new ValidationError([.. _path, key, index], msg, type));
+                }
+
+                index++;
+            }
+
+            return items;
+        }, "value is not a valid list", "type_error.list");
+    }
+
+    private static int? ParseInt(JsonElement e)
+    {
+        // pydantic coerces whole-valued and fractional numbers (truncating) and numeric strings.
+        if (e.ValueKind == JsonValueKind.Number)
+        {
+            if (e.TryGetInt32(out int i))
+            {
+                return i;
+            }
+
+            double d = e.GetDouble();
+            return d is >= int.MinValue and <= int.MaxValue ? (int)Math.Truncate(d) : null;
+        }
+
+        return e.ValueKind == JsonValueKind.String && int.TryParse(e.GetString(), out int s) ? s : null;
+    }
+}

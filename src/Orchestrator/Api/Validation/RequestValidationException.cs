@@ -1,0 +1,18 @@
+using Orchestrator.Infrastructure;
+
+namespace Orchestrator.Api.Validation;
+
+/// <summary>One entry of a 422 answer, in pydantic's shape: where, what, and the error kind.</summary>
+public sealed record ValidationError(IReadOnlyList<object> Loc, string Msg, string Type);
+
+/// <summary>The request does not fit its schema; answered 422 in Prefect's validation-error shape.</summary>
+public sealed class RequestValidationException(IReadOnlyList<ValidationError> errors, RawJson? requestBody)
+    : Exception("Invalid request received.")
+{
+    public IReadOnlyList<ValidationError> Errors { get; } = errors;
+
+    public RawJson? RequestBody { get; } = requestBody;
+
+    public static RequestValidationException For(IReadOnlyList<object> loc, string msg, string type) =>
+        new([new ValidationError(loc, msg, type)], null);
+}

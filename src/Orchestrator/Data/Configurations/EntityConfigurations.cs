@@ -1,0 +1,122 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Orchestrator.Data.Configurations;
+
+internal static class RunConfiguration
+{
+    /// <summary>The columns flow runs and task runs share, mapped the same way on both tables.</summary>
+    public static void ConfigureRunFields<TRun>(EntityTypeBuilder<TRun> builder) where TRun : Run
+    {
+        builder.HasKey(r => r.Id);
+        builder.Property(r => r.StateType).HasWireConversion();
+        builder.Property(r => r.EmpiricalPolicy).HasJsonConversion();
+    }
+
+    public static void ConfigureStateFields<TState>(EntityTypeBuilder<TState> builder) where TState : RunState
+    {
+        builder.HasKey(s => s.Id);
+        builder.Property(s => s.Type).HasWireConversion();
+        builder.Property(s => s.Data).HasRawJsonConversion();
+        builder.Property(s => s.StateDetails).HasJsonConversion();
+    }
+}
+
+internal sealed class FlowConfiguration : IEntityTypeConfiguration<Flow>
+{
+    public void Configure(EntityTypeBuilder<Flow> builder)
+    {
+        builder.HasKey(f => f.Id);
+        builder.HasIndex(f => f.Name).IsUnique();
+    }
+}
+
+internal sealed class FlowRunConfiguration : IEntityTypeConfiguration<FlowRun>
+{
+    public void Configure(EntityTypeBuilder<FlowRun> builder)
+    {
+        RunConfiguration.ConfigureRunFields(builder);
+        builder.Property(r => r.Parameters).HasRawJsonConversion();
+        builder.Property(r => r.Context).HasRawJsonConversion();
+        builder.HasOne<Flow>().WithMany().HasForeignKey(r => r.FlowId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<Deployment>().WithMany().HasForeignKey(r => r.DeploymentId).OnDelete(DeleteBehavior.SetNull);
+        builder.HasOne<TaskRun>().WithMany().HasForeignKey(r => r.ParentTaskRunId).OnDelete(DeleteBehavior.SetNull);
+        // The current-state pointer has no database constraint (the state row references the run, so a
+        // constraint both ways would be a cycle); the engine keeps it pointing at the newest state.
+        builder.HasOne(r => r.State).WithMany().HasForeignKey(r => r.StateId).OnDelete(DeleteBehavior.ClientSetNull);
+        builder.HasIndex(r => new { r.FlowId, r.IdempotencyKey }).IsUnique();
+        builder.HasIndex(r => r.DeploymentId);
+        builder.HasIndex(r => r.ParentTaskRunId);
+        builder.HasIndex(r => r.ExpectedStartTime);
+        builder.HasIndex(r => r.Name);
+    }
+}
+
+internal sealed class TaskRunConfiguration : IEntityTypeConfiguration<TaskRun>
+{
+    public void Configure(EntityTypeBuilder<TaskRun> builder)
+    {
+        RunConfiguration.ConfigureRunFields(builder);
+        builder.Property(r => r.TaskInputs).HasRawJsonConversion();
+        builder.HasOne<FlowRun>().WithMany().HasForeignKey(r => r.FlowRunId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne(r => r.State).WithMany().HasForeignKey(r => r.StateId).OnDelete(DeleteBehavior.ClientSetNull);
+        builder.HasIndex(r => new { r.FlowRunId, r.TaskKey, r.DynamicKey }).IsUnique();
+        builder.HasIndex(r => r.ExpectedStartTime);
+        builder.HasIndex(r => r.Name);
+    }
+}
+
+internal sealed class FlowRunStateConfiguration : IEntityTypeConfiguration<FlowRunState>
+{
+    public void Configure(EntityTypeBuilder<FlowRunState> builder)
+    {
+        RunConfiguration.ConfigureStateFields(builder);
+        builder.HasOne<FlowRun>().WithMany().HasForeignKey(s => s.FlowRunId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(s => new { s.FlowRunId, s.Timestamp }).IsUnique();
+    }
+}
+
+internal sealed class TaskRunStateConfiguration : IEntityTypeConfiguration<TaskRunState>
+{
+    public void Configure(EntityTypeBuilder<TaskRunState> builder)
+    {
+        RunConfiguration.ConfigureStateFields(builder);
+        builder.HasOne<TaskRun>().WithMany().HasForeignKey(s => s.TaskRunId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(s => new { s.TaskRunId, s.Timestamp }).IsUnique();
+    }
+}
+
+internal sealed class TaskRunStateCacheConfiguration : IEntityTypeConfiguration<TaskRunStateCache>
+{
+    public void Configure(EntityTypeBuilder<TaskRunStateCache> builder)
+    {
+        builder.HasKey(c => c.Id);
+        builder.HasIndex(c => new { c.CacheKey, c.Created });
+    }
+}
+
+internal sealed class ConcurrencyLimitConfiguration : IEntityTypeConfiguration<ConcurrencyLimit>
+{
+    public void Configure(EntityTypeBuilder<ConcurrencyLimit> builder)
+    {
+        builder.HasKey(l => l.Id);
+        builder.HasIndex(l => l.Tag).IsUnique();
+        builder.Property(l => l.Limit).HasColumnName("concurrency_limit");
+    }
+}
+
+internal sealed class DeploymentConfiguration : IEntityTypeConfiguration<Deployment>
+{
+    public void Configure(EntityTypeBuilder<Deployment> builder)
+    {
+        builder.HasKey(d => d.Id);
+        builder.HasOne<Flow>().WithMany().HasForeignKey(d => d.FlowId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(d => new { d.FlowId, d.Name }).IsUnique();
+        builder.Property(d => d.Schedule).HasRawJsonConversion();
+        builder.Property(d => d.InfraOverrides).HasRawJsonConversion();
+        builder.Property(d => d.Parameters).HasRawJsonConversion();
+        builder.Property(d => d.ParameterOpenapiSchema).HasRawJsonConversion();
+        builder.Property(d => d.CreatedBy).HasRawJsonConversion();
+        builder.Property(d => d.UpdatedBy).HasRawJsonConversion();
+    }
+}

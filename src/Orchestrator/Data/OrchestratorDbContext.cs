@@ -1,0 +1,123 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
+
+namespace Orchestrator.Data;
+
+public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext> options) : DbContext(options)
+{
+    public DbSet<Flow> Flows => Set<Flow>();
+    public DbSet<FlowRun> FlowRuns => Set<FlowRun>();
+    public DbSet<TaskRun> TaskRuns => Set<TaskRun>();
+    public DbSet<FlowRunState> FlowRunStates => Set<FlowRunState>();
+    public DbSet<TaskRunState> TaskRunStates => Set<TaskRunState>();
+    public DbSet<TaskRunStateCache> TaskRunStateCache => Set<TaskRunStateCache>();
+    public DbSet<ConcurrencyLimit> ConcurrencyLimits => Set<ConcurrencyLimit>();
+    public DbSet<Deployment> Deployments => Set<Deployment>();
+
+    public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(OrchestratorDbContext).Assembly);
+        ApplySnakeCaseNames(modelBuilder);
+        if (!IsPostgres)
+        {
+            ReadDateTimesAsUtc(modelBuilder);
+        }
+    }
+
+    /// <summary>
+    /// Tables and columns carry Prefect's snake_case names, so the schema reads like the API and the
+    /// hand-written migrations can name them without guessing.
+    /// </summary>
+    private static void ApplySnakeCaseNames(ModelBuilder modelBuilder)
+    {
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            entity.SetTableName(ToSnakeCase(entity.ClrType.Name));
+            foreach (var property in entity.GetProperties())
+            {
+                // Names set explicitly in a configuration win over the convention.
+                if (property.GetColumnName() == property.Name)
+                {
+                    property.SetColumnName(ToSnakeCase(property.Name));
+                }
+            }
+        }
+    }
+
+    /// <summary>SQLite hands DateTime back with an unspecified kind; every time we store is UTC.</summary>
+    private static void ReadDateTimesAsUtc(ModelBuilder modelBuilder)
+    {
+        var converter = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTime, DateTime>(
+            v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+        foreach (var property in modelBuilder.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))
+        {
+            if (property.ClrType == typeof(DateTime) || property.ClrType == typeof(DateTime?))
+            {
+                property.SetValueConverter(converter);
+            }
+        }
+    }
+
+    public static string ToSnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (char.IsUpper(c) && i > 0)
+            {
+                builder.Append('_');
+            }
+
+            builder.Append(char.ToLowerInvariant(c));
+        }
+
+        return builder.ToString();
+    }
+}
+
+public static class PropertyBuilderExtensions
+{
+    /// <summary>Stores a value as JSON text: the same column type and content on SQLite and PostgreSQL.</summary>
+    public static PropertyBuilder<T> HasJsonConversion<T>(this PropertyBuilder<T> property)
+    {
+        property.HasConversion(
+            v => Json.Serialize(v),
+            v => Json.Deserialize<T>(v),
+            new ValueComparer<T>(
+                (a, b) => Json.Serialize(a) == Json.Serialize(b),
+                v => Json.Serialize(v).GetHashCode(),
+                v => Json.Deserialize<T>(Json.Serialize(v))));
+        return property;
+    }
+
+    public static PropertyBuilder<RawJson> HasRawJsonConversion(this PropertyBuilder<RawJson> property)
+    {
+        property.HasConversion(v => v.Text, v => new RawJson(v));
+        return property;
+    }
+
+    public static PropertyBuilder<RawJson?> HasRawJsonConversion(this PropertyBuilder<RawJson?> property)
+    {
+        property.HasConversion(v => v!.Value.Text, v => new RawJson(v));
+        return property;
+    }
+
+    public static PropertyBuilder<StateType> HasWireConversion(this PropertyBuilder<StateType> property)
+    {
+        property.HasConversion(v => v.ToWire(), v => StateTypes.FromWire(v)!.Value);
+        return property;
+    }
+
+    public static PropertyBuilder<StateType?> HasWireConversion(this PropertyBuilder<StateType?> property)
+    {
+        property.HasConversion(v => v!.Value.ToWire(), v => StateTypes.FromWire(v)!.Value);
+        return property;
+    }
+}

@@ -1,0 +1,121 @@
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+
+namespace Orchestrator.Orchestration;
+
+/// <summary>
+/// Everything one transition's rules share: the live run, the initial, proposed and validated states, and
+/// the answer being built. States are immutable records, so a rule changes the transition only through
+/// the mutators of <see cref="OrchestrationRule"/>; the run entity is live and its changes are saved.
+/// </summary>
+public abstract class OrchestrationContext
+{
+    private readonly Dictionary<string, object?> _parameters;
+
+    protected OrchestrationContext(
+        OrchestratorDbContext db,
+        TimeProvider time,
+        State? initialState,
+        State? proposedState,
+        IReadOnlyDictionary<string, object?>? parameters)
+    {
+        Db = db;
+        Time = time;
+        InitialState = initialState;
+        ProposedState = proposedState;
+        _parameters = parameters is null ? [] : new Dictionary<string, object?>(parameters);
+        Now = time.UtcNow();
+        if (initialState is not null && Now <= initialState.Timestamp)
+        {
+            // Keep each run's history strictly ordered even when clocks of several server instances
+            // disagree: a new state is never older than the one it follows.
+            Now = initialState.Timestamp.AddTicks(10);
+        }
+    }
+
+    public OrchestratorDbContext Db { get; }
+
+    public OrchestrationOptions Options { get; init; } = new();
+
+    /// <summary>The procedure that built this context; rules that orchestrate other runs go through it.</summary>
+    public StateTransitions? Transitions { get; init; }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>The instant of this transition: the timestamp of every state it creates.</summary>
+    public DateTime Now { get; }
+
+    public abstract Run Run { get; }
+
+    public State? InitialState { get; internal set; }
+
+    public State? ProposedState { get; internal set; }
+
+    public State? ValidatedState { get; internal set; }
+
+    public SetStateStatus ResponseStatus { get; internal set; } = SetStateStatus.Accept;
+
+    public ResponseDetails ResponseDetails { get; internal set; } = ResponseDetails.Accept();
+
+    public Exception? OrchestrationError { get; internal set; }
+
+    public IReadOnlyDictionary<string, object?> Parameters => _parameters;
+
+    public StateType? InitialStateType => InitialState?.Type;
+
+    public StateType? ProposedStateType => ProposedState?.Type;
+
+    public StateType? ValidatedStateType => ValidatedState?.Type;
+
+    public EmpiricalPolicy RunSettings => Run.EmpiricalPolicy;
+
+    /// <summary>What each rule did, in order; written to the transition's log line.</summary>
+    public List<string> Trace { get; } = [];
+
+    internal void SetParameter(string key, object? value) => _parameters[key] = value;
+
+    /// <summary>Builds a new state at this transition's instant; server-made states use it.</summary>
+    public State NewState(StateType type, string name, string? message = null, RawJson? data = null, StateDetails? details = null) => new()
+    {
+        Id = Guid.NewGuid(),
+        Type = type,
+        Name = name,
+        Timestamp = Now,
+        Message = message,
+        Data = data,
+        StateDetails = details ?? new StateDetails(),
+    };
+}
+
+public sealed class FlowOrchestrationContext(
+    OrchestratorDbContext db,
+    TimeProvider time,
+    FlowRun run,
+    State? initialState,
+    State? proposedState,
+    IReadOnlyDictionary<string, object?>? parameters)
+    : OrchestrationContext(db, time, initialState, proposedState, parameters)
+{
+    public FlowRun FlowRun { get; } = run;
+
+    public override Run Run => FlowRun;
+}
+
+public sealed class TaskOrchestrationContext(
+    OrchestratorDbContext db,
+    TimeProvider time,
+    TaskRun run,
+    State? initialState,
+    State? proposedState,
+    IReadOnlyDictionary<string, object?>? parameters)
+    : OrchestrationContext(db, time, initialState, proposedState, parameters)
+{
+    public TaskRun TaskRun { get; } = run;
+
+    public override Run Run => TaskRun;
+
+    /// <summary>The parent flow run, or null when it no longer exists.</summary>
+    public Task<FlowRun?> ReadFlowRunAsync(CancellationToken cancellationToken = default) =>
+        Db.FlowRuns.FirstOrDefaultAsync(f => f.Id == TaskRun.FlowRunId, cancellationToken);
+}

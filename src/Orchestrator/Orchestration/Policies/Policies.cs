@@ -1,0 +1,83 @@
+using Orchestrator.Orchestration.Rules;
+using Orchestrator.Orchestration.Transforms;
+
+namespace Orchestrator.Orchestration.Policies;
+
+/// <summary>The rules protecting flow runs when a client proposes a state; the order is the priority.</summary>
+public static class CoreFlowPolicy
+{
+    public static readonly OrchestrationPolicy Instance = new(nameof(CoreFlowPolicy),
+    [
+        () => new HandleFlowTerminalStateTransitions(),
+        () => new PreventRedundantTransitions(),
+        () => new WaitForScheduledTime(),
+        () => new RetryFailedFlows(),
+    ]);
+}
+
+/// <summary>
+/// The rules for task runs. A cache hit comes first so it wins over everything; slots are secured before
+/// the scheduled-time wait so a waiting run's cleanup gives them back.
+/// </summary>
+public static class CoreTaskPolicy
+{
+    public static readonly OrchestrationPolicy Instance = new(nameof(CoreTaskPolicy),
+    [
+        () => new CacheRetrieval(),
+        () => new HandleTaskTerminalStateTransitions(),
+        () => new PreventRedundantTransitions(),
+        () => new SecureTaskConcurrencySlots(),
+        () => new WaitForScheduledTime(),
+        () => new RetryFailedTasks(),
+        () => new RenameReruns(),
+        () => new UpdateFlowRunTrackerOnTasks(),
+        () => new CacheInsertion(),
+        () => new ReleaseTaskConcurrencySlots(),
+    ]);
+}
+
+/// <summary>Used for forced flow transitions: no protective rule runs, only bookkeeping.</summary>
+public static class MinimalFlowPolicy
+{
+    public static readonly OrchestrationPolicy Instance = new(nameof(MinimalFlowPolicy), []);
+}
+
+/// <summary>Used for forced task transitions: only slot release, so a forced exit never leaks a slot.</summary>
+public static class MinimalTaskPolicy
+{
+    public static readonly OrchestrationPolicy Instance = new(nameof(MinimalTaskPolicy),
+    [
+        () => new ReleaseTaskConcurrencySlots(),
+    ]);
+}
+
+/// <summary>The bookkeeping every flow-run transition gets, in order, subflow mirroring last.</summary>
+public static class GlobalFlowPolicy
+{
+    public static readonly OrchestrationPolicy Instance = new(nameof(GlobalFlowPolicy),
+    [
+        .. GlobalTaskPolicy.Bookkeeping,
+        () => new UpdateSubflowParentTask(),
+        () => new UpdateSubflowStateDetails(),
+    ]);
+}
+
+/// <summary>The bookkeeping every task-run transition gets, in order.</summary>
+public static class GlobalTaskPolicy
+{
+    internal static readonly Func<OrchestrationRule>[] Bookkeeping =
+    [
+        () => new SetRunStateType(),
+        () => new SetRunStateName(),
+        () => new SetRunStateTimestamp(),
+        () => new SetStartTime(),
+        () => new SetEndTime(),
+        () => new IncrementRunCount(),
+        () => new IncrementRunTime(),
+        () => new SetExpectedStartTime(),
+        () => new SetNextScheduledStartTime(),
+        () => new UpdateStateDetails(),
+    ];
+
+    public static readonly OrchestrationPolicy Instance = new(nameof(GlobalTaskPolicy), Bookkeeping);
+}

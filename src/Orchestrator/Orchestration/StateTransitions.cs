@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Orchestrator.Data;
+using Orchestrator.Orchestration.Policies;
+
+namespace Orchestrator.Orchestration;
+
+/// <summary>
+/// The <c>set_state</c> procedure: lock the run, run the chosen policy and the bookkeeping transforms
+/// around writing the proposed state, and save. It works inside the caller's transaction, which commits
+/// or rolls back the transition as a whole (nested transitions, such as a subflow's parent task run,
+/// included).
+/// </summary>
+public sealed class StateTransitions(
+    OrchestratorDbContext db,
+    TimeProvider time,
+    IOptions<OrchestrationOptions> options,
+    ILogger<StateTransitions> logger)
+{
+    public async Task<OrchestrationResult> SetFlowRunStateAsync(
+        Guid flowRunId, State proposed, bool force, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
+    {
+        var run = await LockAsync(db.FlowRuns, "flow_run", flowRunId, cancellationToken)
+            ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
+        await db.Entry(run).Reference(r => r.State).LoadAsync(cancellationToken);
+        var context = new FlowOrchestrationContext(db, time, run, run.State?.ToState(), proposed, parameters)
+        {
+            Options = options.Value,
+            Transitions = this,
+        };
+        var policy = force ? MinimalFlowPolicy.Instance : CoreFlowPolicy.Instance;
+        return await OrchestrateAsync(context, policy, GlobalFlowPolicy.Instance,
+            state => FlowRunState.From(state, run.Id, context.Now), cancellationToken);
+    }
+
+    public async Task<OrchestrationResult> SetTaskRunStateAsync(
+        Guid taskRunId, State proposed, bool force, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
+    {
+        var run = await LockAsync(db.TaskRuns, "task_run", taskRunId, cancellationToken)
+            ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
+        await db.Entry(run).Reference(r => r.State).LoadAsync(cancellationToken);
+        var context = new TaskOrchestrationContext(db, time, run, run.State?.ToState(), proposed, parameters)
+        {
+            Options = options.Value,
+            Transitions = this,
+        };
+        var policy = force ? MinimalTaskPolicy.Instance : CoreTaskPolicy.Instance;
+        return await OrchestrateAsync(context, policy, GlobalTaskPolicy.Instance,
+            state => TaskRunState.From(state, run.Id, context.Now), cancellationToken);
+    }
+
+    /// <summary>
+    /// Decision D3: the run row is locked for the rest of the transaction, so two proposals for one run
+    /// are decided one after the other. SQLite transactions here are immediate, which already serializes
+    /// every writer.
+    /// </summary>
+    private async Task<TRun?> LockAsync<TRun>(DbSet<TRun> runs, string table, Guid id, CancellationToken cancellationToken)
+        where TRun : Run
+    {
+        if (db.IsPostgres)
+        {
+            // The table name is one of two constants, never user input.
+#pragma warning disable EF1002
+            return await runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id).FirstOrDefaultAsync(cancellationToken);
+#pragma warning restore EF1002
+        }
+
+        return await runs.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+    }
+
+    private async Task<OrchestrationResult> OrchestrateAsync(
+        OrchestrationContext context,
+        OrchestrationPolicy policy,
+        OrchestrationPolicy globalPolicy,
+        Func<State, RunState> toRow,
+        CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        State? initial = context.InitialState;
+        State proposed = Stamp(context.ProposedState!, context.Now);
+        context.ProposedState = proposed;
+
+        StateType? from = initial?.Type;
+        StateType? to = proposed.Type;
+        var rules = policy.CompileTransitionRules(from, to).Concat(globalPolicy.CompileTransitionRules(from, to)).ToList();
+
+        bool writeFailed = false;
+        await OrchestrationEngine.RunAsync(context, rules, async (ctx, ct) =>
+        {
+            bool written = await WriteStateAsync(ctx, toRow, ct);
+            writeFailed |= !written;
+            return written;
+        }, cancellationToken);
+        if (writeFailed && context.ValidatedState is null)
+        {
+            // The state could not be written: drop the bookkeeping the transforms did for it.
+            await db.Entry(context.Run).ReloadAsync(cancellationToken);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+
+        logger.LogInformation(
+            "Transition of {RunKind} run {RunId}: {From} -> {Proposed} ({ProposedName}) -> {Validated} ({ValidatedName}) by {Policy} [{Rules}]: {Status} {Reason} in {ElapsedMs:0.0} ms",
+            context is TaskOrchestrationContext ? "task" : "flow",
+            context.Run.Id,
+            from.ToMessageName(),
+            proposed.Type.ToWire(),
+            proposed.Name,
+            context.ValidatedStateType.ToMessageName(),
+            context.ValidatedState?.Name,
+            policy.Name,
+            string.Join(", ", context.Trace),
+            context.ResponseStatus.ToString().ToUpperInvariant(),
+            context.ResponseDetails.Reason,
+            stopwatch.Elapsed.TotalMilliseconds);
+
+        return new OrchestrationResult(context.ValidatedState, context.ResponseStatus, context.ResponseDetails);
+    }
+
+    /// <summary>
+    /// The server owns a state's id and timestamp; a SCHEDULED state without a time is due now. The
+    /// timestamp is taken once the run is locked, so a run's history is ordered as it was decided.
+    /// </summary>
+    private static State Stamp(State proposed, DateTime now)
+    {
+        var stamped = proposed with { Id = Guid.NewGuid(), Timestamp = now };
+        if (stamped.Type == StateType.Scheduled && stamped.StateDetails.ScheduledTime is null)
+        {
+            stamped = stamped with { StateDetails = stamped.StateDetails with { ScheduledTime = now } };
+        }
+
+        return stamped;
+    }
+
+    private async Task<bool> WriteStateAsync(OrchestrationContext context, Func<State, RunState> toRow, CancellationToken cancellationToken)
+    {
+        RunState row = toRow(context.ProposedState!);
+        Guid? previousStateId = context.Run.StateId;
+        db.Add(row);
+        context.Run.StateId = row.Id;
+        db.Entry(context.Run).Reference(nameof(FlowRun.State)).CurrentValue = row;
+        try
+        {
+            // Inside the request's transaction EF wraps this in a savepoint, so a failed write leaves the
+            // transaction usable and the engine can retry or abort cleanly.
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException error)
+        {
+            logger.LogWarning(error, "Writing the state of run {RunId} failed", context.Run.Id);
+            db.Entry(row).State = EntityState.Detached;
+            context.Run.StateId = previousStateId;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,287 @@
+using Orchestrator.Api.Validation;
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
+
+namespace Orchestrator.Schemas;
+
+// The request bodies of create and update endpoints ("actions" in Prefect). Each record documents the
+// shape in the OpenAPI document and has a Read method that validates a body into it: unknown keys are
+// refused, an explicit null for a field with a default is refused, and the fields Prefect 2.7.0 only
+// requires "in substance" are required here (decision D4).
+
+public sealed record FlowCreate(string Name, List<string> Tags)
+{
+    public static FlowCreate Read(JsonObjectReader r) =>
+        new(Names.Read(r, "name", required: true)!, r.StringList("tags", nullable: false) ?? []);
+}
+
+public sealed record FlowUpdate(List<string>? Tags)
+{
+    public static FlowUpdate Read(JsonObjectReader r) => new(r.StringList("tags", nullable: false));
+}
+
+public sealed record FlowRunCreate(
+    Guid FlowId,
+    string? Name,
+    State? State,
+    Guid? DeploymentId,
+    string? FlowVersion,
+    RawJson Parameters,
+    RawJson Context,
+    Guid? ParentTaskRunId,
+    Guid? InfrastructureDocumentId,
+    EmpiricalPolicy EmpiricalPolicy,
+    List<string> Tags,
+    string? IdempotencyKey)
+{
+    public static FlowRunCreate Read(JsonObjectReader r) => new(
+        r.Uuid("flow_id", required: true) ?? Guid.Empty,
+        r.String("name"),
+        StateCreate.ReadNested(r, "state"),
+        r.Uuid("deployment_id"),
+        r.String("flow_version"),
+        r.Object("parameters", nullable: false) ?? RawJson.EmptyObject,
+        r.Object("context", nullable: false) ?? RawJson.EmptyObject,
+        r.Uuid("parent_task_run_id"),
+        r.Uuid("infrastructure_document_id"),
+        Policies.Read(r),
+        r.StringList("tags", nullable: false) ?? [],
+        r.String("idempotency_key"));
+}
+
+public sealed record FlowRunUpdate(
+    string? Name, string? FlowVersion, RawJson? Parameters, EmpiricalPolicy? EmpiricalPolicy, List<string>? Tags, string? InfrastructurePid)
+{
+    public static FlowRunUpdate Read(JsonObjectReader r) => new(
+        r.String("name"),
+        r.String("flow_version"),
+        r.Object("parameters", nullable: false),
+        r.Has("empirical_policy") ? Policies.Read(r) : null,
+        r.StringList("tags", nullable: false),
+        r.String("infrastructure_pid"));
+}
+
+public sealed record TaskRunCreate(
+    Guid FlowRunId,
+    string TaskKey,
+    string DynamicKey,
+    string? Name,
+    State? State,
+    string? CacheKey,
+    DateTime? CacheExpiration,
+    string? TaskVersion,
+    EmpiricalPolicy EmpiricalPolicy,
+    List<string> Tags,
+    RawJson TaskInputs)
+{
+    public static TaskRunCreate Read(JsonObjectReader r) => new(
+        r.Uuid("flow_run_id", required: true) ?? Guid.Empty,
+        r.String("task_key", required: true) ?? "",
+        r.String("dynamic_key", required: true) ?? "",
+        r.String("name"),
+        StateCreate.ReadNested(r, "state"),
+        r.String("cache_key"),
+        r.Timestamp("cache_expiration"),
+        r.String("task_version"),
+        Policies.Read(r),
+        r.StringList("tags", nullable: false) ?? [],
+        r.Object("task_inputs", nullable: false) ?? RawJson.EmptyObject);
+}
+
+public sealed record ConcurrencyLimitCreate(string Tag, int ConcurrencyLimit)
+{
+    public static ConcurrencyLimitCreate Read(JsonObjectReader r) =>
+        new(r.String("tag", required: true) ?? "", r.Int("concurrency_limit", required: true) ?? 0);
+}
+
+public sealed record DeploymentCreate(
+    string Name,
+    Guid FlowId,
+    bool IsScheduleActive,
+    RawJson Parameters,
+    List<string> Tags,
+    string? ManifestPath,
+    string? WorkQueueName,
+    Guid? StorageDocumentId,
+    Guid? InfrastructureDocumentId,
+    RawJson? Schedule,
+    string? Description,
+    RawJson? ParameterOpenapiSchema,
+    string? Path,
+    string? Version,
+    string? Entrypoint,
+    RawJson InfraOverrides)
+{
+    public static DeploymentCreate Read(JsonObjectReader r) => new(
+        Names.Read(r, "name", required: true)!,
+        r.Uuid("flow_id", required: true) ?? Guid.Empty,
+        r.Bool("is_schedule_active", nullable: false) ?? true,
+        r.Object("parameters", nullable: false) ?? RawJson.EmptyObject,
+        r.StringList("tags", nullable: false) ?? [],
+        r.String("manifest_path"),
+        r.String("work_queue_name"),
+        r.Uuid("storage_document_id"),
+        r.Uuid("infrastructure_document_id"),
+        Schedules.Read(r),
+        r.String("description"),
+        r.Object("parameter_openapi_schema"),
+        r.String("path"),
+        r.String("version"),
+        r.String("entrypoint"),
+        r.Object("infra_overrides", nullable: false) ?? RawJson.EmptyObject);
+}
+
+public sealed record DeploymentFlowRunCreate(
+    State? State,
+    string? Name,
+    RawJson Parameters,
+    RawJson Context,
+    Guid? InfrastructureDocumentId,
+    EmpiricalPolicy EmpiricalPolicy,
+    List<string> Tags,
+    string? IdempotencyKey,
+    Guid? ParentTaskRunId)
+{
+    public static DeploymentFlowRunCreate Read(JsonObjectReader r) => new(
+        StateCreate.ReadNested(r, "state"),
+        r.String("name"),
+        r.Object("parameters", nullable: false) ?? RawJson.EmptyObject,
+        r.Object("context", nullable: false) ?? RawJson.EmptyObject,
+        r.Uuid("infrastructure_document_id"),
+        Policies.Read(r),
+        r.StringList("tags", nullable: false) ?? [],
+        r.String("idempotency_key"),
+        r.Uuid("parent_task_run_id"));
+}
+
+/// <summary>The body of <c>set_state</c>: a state and the force flag (top-level keys are lenient).</summary>
+public sealed record SetStateRequest(State State, bool Force)
+{
+    public static SetStateRequest Read(JsonObjectReader r) =>
+        new(StateCreate.ReadNested(r, "state", required: true)!, r.Bool("force") ?? false);
+}
+
+/// <summary>
+/// A proposed state (<c>StateCreate</c>). The server assigns id and timestamp, so a client's are accepted
+/// and ignored; a missing name takes the type's default.
+/// </summary>
+public static class StateCreate
+{
+    public static State? ReadNested(JsonObjectReader r, string key, bool required = false) =>
+        r.Nested(key, Read, forbidExtra: true, required: required, nullable: !required);
+
+    public static State Read(JsonObjectReader r)
+    {
+        StateType type = r.StateType("type", required: true) ?? StateType.Pending;
+        string name = r.String("name") ?? type.DefaultName();
+        string? message = r.String("message");
+        RawJson? data = r.Any("data");
+        StateDetails details = r.Nested("state_details", ReadDetails, forbidExtra: false, nullable: false) ?? new StateDetails();
+        r.Any("timestamp");
+        r.Any("id");
+        return new State { Id = Guid.Empty, Type = type, Name = name, Timestamp = default, Message = message, Data = data, StateDetails = details };
+    }
+
+    private static StateDetails ReadDetails(JsonObjectReader r) => new()
+    {
+        FlowRunId = r.Uuid("flow_run_id"),
+        TaskRunId = r.Uuid("task_run_id"),
+        ChildFlowRunId = r.Uuid("child_flow_run_id"),
+        ScheduledTime = r.Timestamp("scheduled_time"),
+        CacheKey = r.String("cache_key"),
+        CacheExpiration = r.Timestamp("cache_expiration"),
+        UntrackableResult = r.Bool("untrackable_result") ?? false,
+    };
+}
+
+/// <summary>The <c>empirical_policy</c> object, with the legacy retry fields mapped as 2.7 does.</summary>
+public static class Policies
+{
+    public static EmpiricalPolicy Read(JsonObjectReader r) =>
+        r.Nested("empirical_policy", ReadPolicy, forbidExtra: false, nullable: false) ?? new EmpiricalPolicy();
+
+    private static EmpiricalPolicy ReadPolicy(JsonObjectReader r)
+    {
+        int maxRetries = r.Int("max_retries", nullable: false) ?? 0;
+        double retryDelaySeconds = r.Number("retry_delay_seconds", nullable: false) ?? 0;
+        int? retries = r.Int("retries");
+        int? retryDelay = r.Int("retry_delay");
+        if ((retries is null or 0) && maxRetries != 0)
+        {
+            retries = maxRetries;
+        }
+
+        if ((retryDelay is null or 0) && retryDelaySeconds != 0)
+        {
+            retryDelay = (int)retryDelaySeconds;
+        }
+
+        return new EmpiricalPolicy { MaxRetries = maxRetries, RetryDelaySeconds = retryDelaySeconds, Retries = retries, RetryDelay = retryDelay };
+    }
+}
+
+/// <summary>Deployment schedules: validated for shape, stored as sent (expansion is the scheduler's job).</summary>
+public static class Schedules
+{
+    public static RawJson? Read(JsonObjectReader r)
+    {
+        RawJson? raw = r.Object("schedule");
+        if (raw is null)
+        {
+            return null;
+        }
+
+        r.Nested<object>("schedule", s =>
+        {
+            if (s.Has("interval"))
+            {
+                double? interval = s.Number("interval", required: true);
+                if (interval is <= 0)
+                {
+                    s.Error("interval", "The interval must be positive", "value_error");
+                }
+
+                s.Timestamp("anchor_date");
+                s.String("timezone");
+            }
+            else if (s.Has("cron"))
+            {
+                s.String("cron", required: true);
+                s.String("timezone");
+                s.Bool("day_or", nullable: false);
+            }
+            else if (s.Has("rrule"))
+            {
+                s.String("rrule", required: true);
+                s.String("timezone");
+            }
+            else
+            {
+                s.Error("interval", "field required", "value_error.missing");
+            }
+
+            return s;
+        }, forbidExtra: true);
+        return raw;
+    }
+}
+
+/// <summary>Flow and deployment names: characters that would break URLs are refused.</summary>
+public static class Names
+{
+    private static readonly char[] Forbidden = ['/', '%', '&', '>', '<'];
+
+    public static string? Read(JsonObjectReader r, string key, bool required)
+    {
+        string? name = r.String(key, required: required, nullable: !required);
+        if (name is not null && name.IndexOfAny(Forbidden) >= 0)
+        {
+            r.Error(key, "Name contains an invalid character: one of / % & > <", "value_error");
+        }
+
+        return name;
+    }
+
+    public static bool IsValid(string name) => name.IndexOfAny(Forbidden) < 0;
+}

@@ -1,0 +1,160 @@
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
+
+namespace Orchestrator.Schemas;
+
+// The JSON objects the API returns, field for field and in Prefect 2.7's order. Snake-case names come
+// from the serializer's naming policy.
+
+public sealed record FlowResponse(Guid Id, DateTime Created, DateTime Updated, string Name, IReadOnlyList<string> Tags);
+
+public sealed record FlowRunResponse(
+    Guid Id,
+    DateTime Created,
+    DateTime Updated,
+    string Name,
+    Guid FlowId,
+    Guid? StateId,
+    Guid? DeploymentId,
+    string? WorkQueueName,
+    string? FlowVersion,
+    RawJson Parameters,
+    string? IdempotencyKey,
+    RawJson Context,
+    EmpiricalPolicy EmpiricalPolicy,
+    IReadOnlyList<string> Tags,
+    Guid? ParentTaskRunId,
+    StateType? StateType,
+    string? StateName,
+    int RunCount,
+    DateTime? ExpectedStartTime,
+    DateTime? NextScheduledStartTime,
+    DateTime? StartTime,
+    DateTime? EndTime,
+    TimeSpan TotalRunTime,
+    TimeSpan EstimatedRunTime,
+    TimeSpan EstimatedStartTimeDelta,
+    bool AutoScheduled,
+    Guid? InfrastructureDocumentId,
+    string? InfrastructurePid,
+    object? CreatedBy,
+    State? State);
+
+public sealed record TaskRunResponse(
+    Guid Id,
+    DateTime Created,
+    DateTime Updated,
+    string Name,
+    Guid FlowRunId,
+    string TaskKey,
+    string DynamicKey,
+    string? CacheKey,
+    DateTime? CacheExpiration,
+    string? TaskVersion,
+    EmpiricalPolicy EmpiricalPolicy,
+    IReadOnlyList<string> Tags,
+    Guid? StateId,
+    RawJson TaskInputs,
+    StateType? StateType,
+    string? StateName,
+    int RunCount,
+    int FlowRunRunCount,
+    DateTime? ExpectedStartTime,
+    DateTime? NextScheduledStartTime,
+    DateTime? StartTime,
+    DateTime? EndTime,
+    TimeSpan TotalRunTime,
+    TimeSpan EstimatedRunTime,
+    TimeSpan EstimatedStartTimeDelta,
+    State? State);
+
+public sealed record ConcurrencyLimitResponse(
+    Guid Id, DateTime Created, DateTime Updated, string Tag, int ConcurrencyLimit, IReadOnlyList<Guid> ActiveSlots);
+
+public sealed record DeploymentResponse(
+    Guid Id,
+    DateTime Created,
+    DateTime Updated,
+    string Name,
+    string? Version,
+    string? Description,
+    Guid FlowId,
+    RawJson? Schedule,
+    bool IsScheduleActive,
+    RawJson InfraOverrides,
+    RawJson Parameters,
+    IReadOnlyList<string> Tags,
+    string? WorkQueueName,
+    RawJson? ParameterOpenapiSchema,
+    string? Path,
+    string? Entrypoint,
+    string? ManifestPath,
+    Guid? StorageDocumentId,
+    Guid? InfrastructureDocumentId,
+    RawJson? CreatedBy,
+    RawJson? UpdatedBy);
+
+public sealed record TaskRunDependency(string InputType, Guid Id);
+
+public sealed record GraphNode(
+    Guid Id,
+    IReadOnlyList<TaskRunDependency> UpstreamDependencies,
+    State? State,
+    DateTime? ExpectedStartTime,
+    DateTime? StartTime,
+    DateTime? EndTime,
+    TimeSpan TotalRunTime,
+    TimeSpan EstimatedRunTime,
+    bool UntrackableResult);
+
+/// <summary>Maps entities to the wire shapes; the time-dependent estimates are computed at read time.</summary>
+public static class ResponseMapping
+{
+    public static FlowResponse ToResponse(this Flow flow) => new(flow.Id, flow.Created, flow.Updated, flow.Name, flow.Tags);
+
+    public static FlowRunResponse ToResponse(this FlowRun run, DateTime now) => new(
+        run.Id, run.Created, run.Updated, run.Name, run.FlowId, run.StateId, run.DeploymentId, run.WorkQueueName,
+        run.FlowVersion, run.Parameters, run.IdempotencyKey, run.Context, run.EmpiricalPolicy, run.Tags,
+        run.ParentTaskRunId, run.StateType, run.StateName, run.RunCount, run.ExpectedStartTime,
+        run.NextScheduledStartTime, run.StartTime, run.EndTime, run.TotalRunTime, EstimatedRunTime(run, now),
+        EstimatedStartTimeDelta(run, now), run.AutoScheduled, run.InfrastructureDocumentId, run.InfrastructurePid,
+        CreatedBy: null, run.State?.ToState());
+
+    public static TaskRunResponse ToResponse(this TaskRun run, DateTime now) => new(
+        run.Id, run.Created, run.Updated, run.Name, run.FlowRunId, run.TaskKey, run.DynamicKey, run.CacheKey,
+        run.CacheExpiration, run.TaskVersion, run.EmpiricalPolicy, run.Tags, run.StateId, run.TaskInputs,
+        run.StateType, run.StateName, run.RunCount, run.FlowRunRunCount, run.ExpectedStartTime,
+        run.NextScheduledStartTime, run.StartTime, run.EndTime, run.TotalRunTime, EstimatedRunTime(run, now),
+        EstimatedStartTimeDelta(run, now), run.State?.ToState());
+
+    public static ConcurrencyLimitResponse ToResponse(this ConcurrencyLimit limit) =>
+        new(limit.Id, limit.Created, limit.Updated, limit.Tag, limit.Limit, limit.ActiveSlots);
+
+    public static DeploymentResponse ToResponse(this Deployment d) => new(
+        d.Id, d.Created, d.Updated, d.Name, d.Version, d.Description, d.FlowId, d.Schedule, d.IsScheduleActive,
+        d.InfraOverrides, d.Parameters, d.Tags, d.WorkQueueName, d.ParameterOpenapiSchema, d.Path, d.Entrypoint,
+        d.ManifestPath, d.StorageDocumentId, d.InfrastructureDocumentId, d.CreatedBy, d.UpdatedBy);
+
+    /// <summary>Run time so far: the stored total plus the current attempt while RUNNING.</summary>
+    public static TimeSpan EstimatedRunTime(Run run, DateTime now) =>
+        run.StateType == StateType.Running && run.StateTimestamp is { } since
+            ? run.TotalRunTime + (now - since)
+            : run.TotalRunTime;
+
+    /// <summary>How late the run started, or is so far when it has not started and should have.</summary>
+    public static TimeSpan EstimatedStartTimeDelta(Run run, DateTime now)
+    {
+        if (run.StartTime is { } start && run.ExpectedStartTime is { } expected && start > expected)
+        {
+            return start - expected;
+        }
+
+        if (run.StartTime is null && run.ExpectedStartTime is { } due && due < now && !run.StateType.IsTerminal())
+        {
+            return now - due;
+        }
+
+        return TimeSpan.Zero;
+    }
+}
