@@ -1,0 +1,156 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orchestrator.Data;
+
+namespace Orchestrator.Tests.Infrastructure;
+
+public enum DatabaseKind
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// The server hosted in-process on its own fresh database: a new SQLite file, or a new PostgreSQL
+/// database. Each test owns one (<c>await using var app = await TestApp.StartAsync(kind)</c>).
+/// </summary>
+public sealed class TestApp : WebApplicationFactory<Program>
+{
+    private readonly DatabaseKind _kind;
+    private readonly string _connectionString;
+    private readonly TimeProvider? _time;
+    private readonly Dictionary<string, string?> _settings;
+
+    private TestApp(DatabaseKind kind, string connectionString, TimeProvider? time, Dictionary<string, string?> settings)
+    {
+        _kind = kind;
+        _connectionString = connectionString;
+        _time = time;
+        _settings = settings;
+    }
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public DatabaseKind Kind => _kind;
+
+    public string ConnectionString => _connectionString;
+
+    public static async Task<TestApp> StartAsync(DatabaseKind kind, TimeProvider? time = null, Dictionary<string, string?>? settings = null)
+    {
+        string connectionString = kind == DatabaseKind.Postgres
+            ? await PostgresServer.CreateDatabaseAsync()
+            : $"Data Source={Path.Combine(SqliteFolder, $"{Guid.NewGuid():N}.db")}";
+        var app = new TestApp(kind, connectionString, time, settings ?? []);
+        app.Client = app.CreateClient();
+        return app;
+    }
+
+    private static string SqliteFolder
+    {
+        get
+        {
+            string folder = Path.Combine(Path.GetTempPath(), "orchestrator-tests");
+            Directory.CreateDirectory(folder);
+            return folder;
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Database:Provider", _kind.ToString());
+        builder.UseSetting("ConnectionStrings:Orchestrator", _connectionString);
+        builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        if (_time is not null)
+        {
+            builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(_time)));
+        }
+    }
+
+    /// <summary>A scope with a DbContext on this app's database, for arranging and inspecting rows.</summary>
+    public AsyncServiceScope Scope() => Services.CreateAsyncScope();
+
+    public async Task<T> WithDbAsync<T>(Func<OrchestratorDbContext, Task<T>> work)
+    {
+        await using var scope = Scope();
+        return await work(scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>());
+    }
+
+    public async Task WithDbAsync(Func<OrchestratorDbContext, Task> work)
+    {
+        await using var scope = Scope();
+        await work(scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>());
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_kind == DatabaseKind.Postgres)
+        {
+            await PostgresServer.DropDatabaseAsync(_connectionString);
+        }
+        else
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            string file = _connectionString["Data Source=".Length..];
+            foreach (string path in new[] { file, file + "-wal", file + "-shm" })
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
+    // Small helpers so tests read as requests and answers.
+
+    public async Task<(int Status, JsonNode? Body)> PostAsync(string path, object? body = null)
+    {
+        using var response = body is null
+            ? await Client.PostAsync(path, null)
+            : await Client.PostAsync(path, JsonContent(body));
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public async Task<(int Status, JsonNode? Body)> PostRawAsync(string path, string rawJson)
+    {
+        using var response = await Client.PostAsync(path, new StringContent(rawJson, System.Text.Encoding.UTF8, "application/json"));
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public async Task<(int Status, JsonNode? Body)> GetAsync(string path)
+    {
+        using var response = await Client.GetAsync(path);
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public async Task<(int Status, JsonNode? Body)> PatchAsync(string path, object body)
+    {
+        using var response = await Client.PatchAsync(path, JsonContent(body));
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public async Task<(int Status, JsonNode? Body)> DeleteAsync(string path)
+    {
+        using var response = await Client.DeleteAsync(path);
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    private static HttpContent JsonContent(object body) =>
+        body is string raw
+            ? new StringContent(raw, System.Text.Encoding.UTF8, "application/json")
+            : System.Net.Http.Json.JsonContent.Create(body, options: new JsonSerializerOptions());
+
+    private static async Task<JsonNode?> ReadAsync(HttpResponseMessage response)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        return text.Length == 0 ? null : JsonNode.Parse(text);
+    }
+}
