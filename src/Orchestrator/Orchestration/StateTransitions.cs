@@ -18,8 +18,17 @@ public sealed class StateTransitions(
     IOptions<OrchestrationOptions> options,
     ILogger<StateTransitions> logger)
 {
-    public async Task<OrchestrationResult> SetFlowRunStateAsync(
-        Guid flowRunId, State proposed, bool force, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
+    public Task<OrchestrationResult> SetFlowRunStateAsync(
+        Guid flowRunId, State proposed, bool force, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken) =>
+        SetFlowRunStateAsync(flowRunId, proposed, force ? MinimalFlowPolicy.Instance : CoreFlowPolicy.Instance, parameters, cancellationToken);
+
+    public Task<OrchestrationResult> SetTaskRunStateAsync(
+        Guid taskRunId, State proposed, bool force, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken) =>
+        SetTaskRunStateAsync(taskRunId, proposed, force ? MinimalTaskPolicy.Instance : CoreTaskPolicy.Instance, parameters, cancellationToken);
+
+    /// <summary>With a policy of the caller's choosing: the API picks core or minimal; tests pick subsets.</summary>
+    internal async Task<OrchestrationResult> SetFlowRunStateAsync(
+        Guid flowRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
         var run = await LockAsync(db.FlowRuns, "flow_run", flowRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
@@ -29,13 +38,12 @@ public sealed class StateTransitions(
             Options = options.Value,
             Transitions = this,
         };
-        var policy = force ? MinimalFlowPolicy.Instance : CoreFlowPolicy.Instance;
         return await OrchestrateAsync(context, policy, GlobalFlowPolicy.Instance,
             state => FlowRunState.From(state, run.Id, context.Now), cancellationToken);
     }
 
-    public async Task<OrchestrationResult> SetTaskRunStateAsync(
-        Guid taskRunId, State proposed, bool force, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
+    internal async Task<OrchestrationResult> SetTaskRunStateAsync(
+        Guid taskRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
         var run = await LockAsync(db.TaskRuns, "task_run", taskRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
@@ -45,7 +53,6 @@ public sealed class StateTransitions(
             Options = options.Value,
             Transitions = this,
         };
-        var policy = force ? MinimalTaskPolicy.Instance : CoreTaskPolicy.Instance;
         return await OrchestrateAsync(context, policy, GlobalTaskPolicy.Instance,
             state => TaskRunState.From(state, run.Id, context.Now), cancellationToken);
     }
@@ -92,6 +99,11 @@ public sealed class StateTransitions(
             writeFailed |= !written;
             return written;
         }, cancellationToken);
+        if (context.ValidatedState is not null)
+        {
+            context.Run.Updated = context.Now;
+        }
+
         if (writeFailed && context.ValidatedState is null)
         {
             // The state could not be written: drop the bookkeeping the transforms did for it.
@@ -137,9 +149,11 @@ public sealed class StateTransitions(
     {
         RunState row = toRow(context.ProposedState!);
         Guid? previousStateId = context.Run.StateId;
+        var stateReference = db.Entry(context.Run).Reference(nameof(FlowRun.State));
+        object? previousState = stateReference.CurrentValue;
         db.Add(row);
         context.Run.StateId = row.Id;
-        db.Entry(context.Run).Reference(nameof(FlowRun.State)).CurrentValue = row;
+        stateReference.CurrentValue = row;
         try
         {
             // Inside the request's transaction EF wraps this in a savepoint, so a failed write leaves the
@@ -152,6 +166,7 @@ public sealed class StateTransitions(
             logger.LogWarning(error, "Writing the state of run {RunId} failed", context.Run.Id);
             db.Entry(row).State = EntityState.Detached;
             context.Run.StateId = previousStateId;
+            stateReference.CurrentValue = previousState;
             return false;
         }
     }
