@@ -40,13 +40,28 @@ public sealed class TestApp : WebApplicationFactory<Program>
 
     public string ConnectionString => _connectionString;
 
-    public static async Task<TestApp> StartAsync(DatabaseKind kind, TimeProvider? time = null, Dictionary<string, string?>? settings = null)
+    /// <param name="realHttp">Serve on Kestrel at a free loopback port instead of the in-memory test server;
+    /// <see cref="Client"/> then talks real HTTP.</param>
+    public static async Task<TestApp> StartAsync(
+        DatabaseKind kind, TimeProvider? time = null, Dictionary<string, string?>? settings = null, bool realHttp = false)
     {
         string connectionString = kind == DatabaseKind.Postgres
             ? await PostgresServer.CreateDatabaseAsync()
             : $"Data Source={Path.Combine(SqliteFolder, $"{Guid.NewGuid():N}.db")}";
         var app = new TestApp(kind, connectionString, time, settings ?? []);
-        app.Client = app.CreateClient();
+        if (realHttp)
+        {
+            app.UseKestrel(0);
+            app.StartServer();
+            string address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+            app.Client = new HttpClient { BaseAddress = new Uri(address) };
+        }
+        else
+        {
+            app.Client = app.CreateClient();
+        }
+
         return app;
     }
 
