@@ -54,6 +54,10 @@ app.MapTaskRunsApi();
 app.MapStatesApi();
 app.MapConcurrencyLimitsApi();
 app.MapDeploymentsApi();
+app.MapBlockTypesApi();
+app.MapBlockSchemasApi();
+app.MapBlockDocumentsApi();
+app.MapLogsApi();
 app.MapOrchestrationApi();
 
 await app.Services.MigrateDatabaseAsync();

@@ -21,8 +21,11 @@ public static class AdminApi
         return routes;
     }
 
-    /// <summary>Deletes every row of every table; only with <c>{"confirm": true}</c>.</summary>
-    public static async Task<IResult> ClearDatabase(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    /// <summary>
+    /// Deletes every row of every table, then registers the built-in block types again as a fresh
+    /// server has them; only with <c>{"confirm": true}</c>.
+    /// </summary>
+    public static async Task<IResult> ClearDatabase(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         if (!await ConfirmedAsync(request))
         {
@@ -34,8 +37,11 @@ public static class AdminApi
             await db.TaskRunStateCache.ExecuteDeleteAsync(ct);
             await db.ConcurrencyLimits.ExecuteDeleteAsync(ct);
             await db.Flows.ExecuteDeleteAsync(ct);
+            await db.Logs.ExecuteDeleteAsync(ct);
+            await db.BlockTypes.ExecuteDeleteAsync(ct);
             return true;
         }, ct);
+        await BuiltinBlocks.RegisterAsync(db, time, ct);
         return Results.NoContent();
     }
 

@@ -34,14 +34,12 @@ public static class DeploymentsApi
         HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, DeploymentCreate.Read, forbidExtra: true);
-        // There is no block-document store yet, so no referenced block can exist: answer as Prefect does
-        // for an unknown block id.
-        if (body.InfrastructureDocumentId is { } infrastructureId)
+        if (body.InfrastructureDocumentId is { } infrastructureId && !await db.BlockDocuments.AnyAsync(d => d.Id == infrastructureId, ct))
         {
             return TypedResults.Conflict(new Detail(MissingBlock("infrastructure", infrastructureId)));
         }
 
-        if (body.StorageDocumentId is { } storageId)
+        if (body.StorageDocumentId is { } storageId && !await db.BlockDocuments.AnyAsync(d => d.Id == storageId, ct))
         {
             return TypedResults.Conflict(new Detail(MissingBlock("storage", storageId)));
         }

@@ -77,7 +77,10 @@ public static class DatabaseSetup
         return builder.ToString();
     }
 
-    /// <summary>Applies pending migrations; several instances starting at once take turns (EF's migration lock).</summary>
+    /// <summary>
+    /// Applies pending migrations (several instances starting at once take turns: EF's migration lock),
+    /// then registers the built-in block types.
+    /// </summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
@@ -91,5 +94,6 @@ public static class DatabaseSetup
         }
 
         await db.Database.MigrateAsync(cancellationToken);
+        await BuiltinBlocks.RegisterAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
     }
 }

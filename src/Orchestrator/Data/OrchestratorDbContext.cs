@@ -17,6 +17,10 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
     public DbSet<TaskRunStateCache> TaskRunStateCache => Set<TaskRunStateCache>();
     public DbSet<ConcurrencyLimit> ConcurrencyLimits => Set<ConcurrencyLimit>();
     public DbSet<Deployment> Deployments => Set<Deployment>();
+    public DbSet<BlockType> BlockTypes => Set<BlockType>();
+    public DbSet<BlockSchema> BlockSchemas => Set<BlockSchema>();
+    public DbSet<BlockDocument> BlockDocuments => Set<BlockDocument>();
+    public DbSet<Log> Logs => Set<Log>();
 
     public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 

@@ -285,3 +285,96 @@ public static class Names
 
     public static bool IsValid(string name) => name.IndexOfAny(Forbidden) < 0;
 }
+
+public sealed record BlockTypeCreate(string Name, string Slug, string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample)
+{
+    public static BlockTypeCreate Read(JsonObjectReader r) => new(
+        r.String("name", required: true) ?? "",
+        r.String("slug", required: true) ?? "",
+        r.String("logo_url"),
+        r.String("documentation_url"),
+        r.String("description"),
+        r.String("code_example"));
+}
+
+/// <summary>Only the fields present in the body change; each may be set to null.</summary>
+public sealed record BlockTypeUpdate(string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlySet<string> Sent { get; private init; } = new HashSet<string>();
+
+    public static BlockTypeUpdate Read(JsonObjectReader r)
+    {
+        string[] keys = ["logo_url", "documentation_url", "description", "code_example"];
+        return new BlockTypeUpdate(r.String(keys[0]), r.String(keys[1]), r.String(keys[2]), r.String(keys[3]))
+        {
+            Sent = keys.Where(r.Has).ToHashSet(),
+        };
+    }
+
+    public void ApplyTo(BlockType type)
+    {
+        if (Sent.Contains("logo_url")) type.LogoUrl = LogoUrl;
+        if (Sent.Contains("documentation_url")) type.DocumentationUrl = DocumentationUrl;
+        if (Sent.Contains("description")) type.Description = Description;
+        if (Sent.Contains("code_example")) type.CodeExample = CodeExample;
+    }
+}
+
+public sealed record BlockSchemaCreate(RawJson Fields, Guid BlockTypeId, List<string> Capabilities, string Version)
+{
+    public static BlockSchemaCreate Read(JsonObjectReader r) => new(
+        r.Object("fields", nullable: false) ?? RawJson.EmptyObject,
+        r.Uuid("block_type_id", required: true) ?? Guid.Empty,
+        r.StringList("capabilities", nullable: false) ?? [],
+        r.String("version", nullable: false) ?? BlockSchemaVersions.Unversioned);
+}
+
+public sealed record BlockDocumentCreate(string? Name, RawJson Data, Guid BlockSchemaId, Guid BlockTypeId, bool IsAnonymous)
+{
+    public static BlockDocumentCreate Read(JsonObjectReader r)
+    {
+        var body = new BlockDocumentCreate(
+            r.String("name"),
+            r.Object("data", nullable: false) ?? RawJson.EmptyObject,
+            r.Uuid("block_schema_id", required: true) ?? Guid.Empty,
+            r.Uuid("block_type_id", required: true) ?? Guid.Empty,
+            r.Bool("is_anonymous", nullable: false) ?? false);
+        if (body.Name is null && !body.IsAnonymous)
+        {
+            r.Error("__root__", "Names must be provided for block documents.", "value_error");
+        }
+        else if (body.Name is not null && !BlockDocumentNames.IsValid(body.Name))
+        {
+            r.Error("name", BlockDocumentNames.Rule, "value_error");
+        }
+
+        return body;
+    }
+}
+
+public sealed record BlockDocumentUpdate(Guid? BlockSchemaId, RawJson Data, bool MergeExistingData)
+{
+    public static BlockDocumentUpdate Read(JsonObjectReader r) => new(
+        r.Uuid("block_schema_id"),
+        r.Object("data", nullable: false) ?? RawJson.EmptyObject,
+        r.Bool("merge_existing_data", nullable: false) ?? true);
+}
+
+public static class BlockDocumentNames
+{
+    public const string Rule = "name must only contain lowercase letters, numbers, and dashes";
+
+    public static bool IsValid(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+}
+
+public sealed record LogCreate(string Name, int Level, string Message, DateTime Timestamp, Guid? FlowRunId, Guid? TaskRunId)
+{
+    public static LogCreate Read(JsonObjectReader r) => new(
+        r.String("name", required: true) ?? "",
+        r.Int("level", required: true) ?? 0,
+        r.String("message", required: true) ?? "",
+        r.Timestamp("timestamp", required: true) ?? default,
+        r.Uuid("flow_run_id"),
+        r.Uuid("task_run_id"));
+}

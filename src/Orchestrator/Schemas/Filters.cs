@@ -202,6 +202,76 @@ public sealed class FilterSet
         return all.Combine();
     }
 
+    /// <summary>The <c>logs</c> object of <c>/api/logs/filter</c>.</summary>
+    public static Expression<Func<Log, bool>> LogFilter(JsonObjectReader r)
+    {
+        var all = new Criteria<Log>(r);
+        all.Add("level", n =>
+        {
+            int? ge = n.Int("ge_");
+            int? le = n.Int("le_");
+            var c = new List<Expression<Func<Log, bool>>>();
+            if (ge is { } min) c.Add(l => l.Level >= min);
+            if (le is { } max) c.Add(l => l.Level <= max);
+            return Combine(c, and: true);
+        });
+        all.Add("timestamp", n =>
+        {
+            DateTime? before = n.Timestamp("before_");
+            DateTime? after = n.Timestamp("after_");
+            var c = new List<Expression<Func<Log, bool>>>();
+            if (before is { } b) c.Add(l => l.Timestamp <= b);
+            if (after is { } a) c.Add(l => l.Timestamp >= a);
+            return Combine(c, and: true);
+        });
+        all.Add("flow_run_id", NullableIds<Log>(l => l.FlowRunId));
+        all.Add("task_run_id", NullableIds<Log>(l => l.TaskRunId));
+        return all.Combine();
+    }
+
+    /// <summary>The <c>block_types</c> object of the block filters.</summary>
+    public static Expression<Func<BlockType, bool>> BlockTypeFilter(JsonObjectReader r)
+    {
+        var all = new Criteria<BlockType>(r);
+        all.Add("name", Names<BlockType>(t => t.Name));
+        all.Add("slug", n =>
+        {
+            var any = n.StringList("any_");
+            return any is null ? null : t => any.Contains(t.Slug);
+        });
+        return all.Combine();
+    }
+
+    /// <summary>The <c>block_schemas</c> object of <c>/api/block_schemas/filter</c>.</summary>
+    public static Expression<Func<BlockSchema, bool>> BlockSchemaFilter(JsonObjectReader r)
+    {
+        var all = new Criteria<BlockSchema>(r);
+        all.Add("id", Any<BlockSchema>(s => s.Id));
+        all.Add("block_type_id", Any<BlockSchema>(s => s.BlockTypeId));
+        all.Add("block_capabilities", Tags<BlockSchema>(s => s.Capabilities));
+        all.Add("version", n =>
+        {
+            var any = n.StringList("any_");
+            return any is null ? null : s => any.Contains(s.Version);
+        });
+        return all.Combine();
+    }
+
+    /// <summary>The <c>block_documents</c> object of <c>/api/block_documents/filter</c>.</summary>
+    public static Expression<Func<BlockDocument, bool>> BlockDocumentFilter(JsonObjectReader r)
+    {
+        var all = new Criteria<BlockDocument>(r);
+        all.Add("id", Any<BlockDocument>(d => d.Id));
+        all.Add("name", Names<BlockDocument>(d => d.Name));
+        all.Add("block_type_id", Any<BlockDocument>(d => d.BlockTypeId));
+        all.Add("is_anonymous", n =>
+        {
+            bool? eq = n.Bool("eq_");
+            return eq is { } v ? d => d.IsAnonymous == v : null;
+        });
+        return all.Combine();
+    }
+
     // Criterion builders, shared by the filters. Each reads its own sub-object.
 
     private static Func<JsonObjectReader, Expression<Func<T, bool>>?> Any<T>(Expression<Func<T, Guid>> id) => n =>

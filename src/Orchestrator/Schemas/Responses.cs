@@ -108,6 +108,45 @@ public sealed record GraphNode(
     TimeSpan EstimatedRunTime,
     bool UntrackableResult);
 
+public sealed record BlockTypeResponse(
+    Guid Id,
+    DateTime Created,
+    DateTime Updated,
+    string Name,
+    string Slug,
+    string? LogoUrl,
+    string? DocumentationUrl,
+    string? Description,
+    string? CodeExample,
+    bool IsProtected);
+
+public sealed record BlockSchemaResponse(
+    Guid Id,
+    DateTime Created,
+    DateTime Updated,
+    string Checksum,
+    RawJson Fields,
+    Guid BlockTypeId,
+    BlockTypeResponse? BlockType,
+    IReadOnlyList<string> Capabilities,
+    string Version);
+
+public sealed record BlockDocumentResponse(
+    Guid Id,
+    DateTime Created,
+    DateTime Updated,
+    string Name,
+    RawJson Data,
+    Guid BlockSchemaId,
+    BlockSchemaResponse? BlockSchema,
+    Guid BlockTypeId,
+    BlockTypeResponse? BlockType,
+    RawJson BlockDocumentReferences,
+    bool IsAnonymous);
+
+public sealed record LogResponse(
+    Guid Id, DateTime Created, DateTime Updated, string Name, int Level, string Message, DateTime Timestamp, Guid? FlowRunId, Guid? TaskRunId);
+
 /// <summary>Maps entities to the wire shapes; the time-dependent estimates are computed at read time.</summary>
 public static class ResponseMapping
 {
@@ -157,4 +196,19 @@ public static class ResponseMapping
 
         return TimeSpan.Zero;
     }
+
+    public static BlockTypeResponse ToResponse(this BlockType t) =>
+        new(t.Id, t.Created, t.Updated, t.Name, t.Slug, t.LogoUrl, t.DocumentationUrl, t.Description, t.CodeExample, t.IsProtected);
+
+    /// <summary>Needs <see cref="BlockSchema.BlockType"/> loaded.</summary>
+    public static BlockSchemaResponse ToResponse(this BlockSchema s) =>
+        new(s.Id, s.Created, s.Updated, s.Checksum, s.Fields, s.BlockTypeId, s.BlockType?.ToResponse(), s.Capabilities, s.Version);
+
+    /// <summary>Needs the schema (with its type) and the type loaded; <paramref name="data"/> is what to show.</summary>
+    public static BlockDocumentResponse ToResponse(this BlockDocument d, RawJson data) => new(
+        d.Id, d.Created, d.Updated, d.Name, data, d.BlockSchemaId, d.BlockSchema?.ToResponse(), d.BlockTypeId,
+        d.BlockType?.ToResponse(), RawJson.EmptyObject, d.IsAnonymous);
+
+    public static LogResponse ToResponse(this Log l) =>
+        new(l.Id, l.Created, l.Updated, l.Name, l.Level, l.Message, l.Timestamp, l.FlowRunId, l.TaskRunId);
 }

@@ -38,6 +38,10 @@ public sealed class JsonObjectReader
         return reader;
     }
 
+    /// <summary>A reader over item <paramref name="index"/> of a request body that is a JSON list.</summary>
+    public static JsonObjectReader ForListItem(JsonElement item, int index, bool forbidExtra, List<ValidationError> errors) =>
+        new(item, ["body", index], errors, forbidExtra);
+
     public bool HasErrors => _errors.Count > 0;
 
     /// <summary>Whether the key was sent at all (null included); PATCH bodies write only these.</summary>

@@ -23,6 +23,43 @@ public static class RequestBody
         return value;
     }
 
+    /// <summary>Reads a body that is a JSON list of objects; one bad item refuses the whole list.</summary>
+    public static async Task<List<T>> ReadListAsync<T>(HttpRequest request, Func<JsonObjectReader, T> read, bool forbidExtra)
+    {
+        JsonElement body = await ParseAsync(request);
+        var errors = new List<ValidationError>();
+        var items = new List<T>();
+        if (body.ValueKind == JsonValueKind.Array)
+        {
+            int index = 0;
+            foreach (JsonElement element in body.EnumerateArray())
+            {
+                if (element.ValueKind != JsonValueKind.Object)
+                {
+                    errors.Add(new ValidationError(["body", index++], "value is not a valid dict", "type_error.dict"));
+                    continue;
+                }
+
+                var reader = JsonObjectReader.ForListItem(element, index++, forbidExtra, errors);
+                items.Add(read(reader));
+                reader.Finish();
+            }
+        }
+        else
+        {
+            errors.Add(body.ValueKind == JsonValueKind.Undefined
+                ? new ValidationError(["body"], "field required", "value_error.missing")
+                : new ValidationError(["body"], "value is not a valid list", "type_error.list"));
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new RequestValidationException(errors, body.ValueKind == JsonValueKind.Undefined ? null : RawJson.From(body));
+        }
+
+        return items;
+    }
+
     private static async Task<JsonElement> ParseAsync(HttpRequest request)
     {
         using var buffer = new MemoryStream();

@@ -120,3 +120,49 @@ internal sealed class DeploymentConfiguration : IEntityTypeConfiguration<Deploym
         builder.Property(d => d.UpdatedBy).HasRawJsonConversion();
     }
 }
+
+internal sealed class BlockTypeConfiguration : IEntityTypeConfiguration<BlockType>
+{
+    public void Configure(EntityTypeBuilder<BlockType> builder)
+    {
+        builder.HasKey(t => t.Id);
+        builder.HasIndex(t => t.Name).IsUnique();
+        builder.HasIndex(t => t.Slug).IsUnique();
+    }
+}
+
+internal sealed class BlockSchemaConfiguration : IEntityTypeConfiguration<BlockSchema>
+{
+    public void Configure(EntityTypeBuilder<BlockSchema> builder)
+    {
+        builder.HasKey(s => s.Id);
+        builder.Property(s => s.Fields).HasRawJsonConversion();
+        builder.HasOne(s => s.BlockType).WithMany().HasForeignKey(s => s.BlockTypeId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(s => new { s.Checksum, s.Version }).IsUnique();
+        builder.HasIndex(s => s.BlockTypeId);
+    }
+}
+
+internal sealed class BlockDocumentConfiguration : IEntityTypeConfiguration<BlockDocument>
+{
+    public void Configure(EntityTypeBuilder<BlockDocument> builder)
+    {
+        builder.HasKey(d => d.Id);
+        builder.Property(d => d.Data).HasRawJsonConversion();
+        builder.HasOne(d => d.BlockSchema).WithMany().HasForeignKey(d => d.BlockSchemaId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne(d => d.BlockType).WithMany().HasForeignKey(d => d.BlockTypeId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(d => new { d.BlockTypeId, d.Name }).IsUnique();
+        builder.HasIndex(d => d.BlockSchemaId);
+    }
+}
+
+internal sealed class LogConfiguration : IEntityTypeConfiguration<Log>
+{
+    public void Configure(EntityTypeBuilder<Log> builder)
+    {
+        builder.HasKey(l => l.Id);
+        builder.HasIndex(l => new { l.FlowRunId, l.Timestamp });
+        builder.HasIndex(l => new { l.TaskRunId, l.Timestamp });
+        builder.HasIndex(l => l.Timestamp);
+    }
+}

@@ -1,0 +1,128 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Api.Validation;
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+using Orchestrator.Schemas;
+
+namespace Orchestrator.Api;
+
+public static class BlockSchemasApi
+{
+    public static RouteGroupBuilder MapBlockSchemasApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/block_schemas").WithTags("Block schemas");
+        group.MapPost("/", CreateBlockSchema).AcceptsJson<BlockSchemaCreate>();
+        group.MapGet("/{id}", ReadBlockSchema);
+        group.MapGet("/checksum/{checksum}", ReadBlockSchemaByChecksum);
+        group.MapDelete("/{id}", DeleteBlockSchema);
+        group.MapPost("/filter", FilterBlockSchemas);
+        return group;
+    }
+
+    /// <summary>
+    /// Stores a schema under the checksum of its fields, computed here as the client computes it; the
+    /// same fields and version twice is a conflict (409).
+    /// </summary>
+    public static async Task<Results<Created<BlockSchemaResponse>, NotFound<Detail>, Conflict<Detail>>> CreateBlockSchema(
+        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(request, BlockSchemaCreate.Read, forbidExtra: true);
+        var type = await db.BlockTypes.AsNoTracking().FirstOrDefaultAsync(t => t.Id == body.BlockTypeId, ct);
+        if (type is null)
+        {
+            return Detail.NotFound($"Block type {body.BlockTypeId} not found.");
+        }
+
+        string checksum = BlockSchemaChecksum.Compute(body.Fields);
+        var identical = TypedResults.Conflict(new Detail("Identical block schema already exists."));
+        if (await db.BlockSchemas.AnyAsync(s => s.Checksum == checksum && s.Version == body.Version, ct))
+        {
+            return identical;
+        }
+
+        DateTime now = time.UtcNow();
+        var schema = new BlockSchema
+        {
+            Id = Guid.NewGuid(),
+            Created = now,
+            Updated = now,
+            Checksum = checksum,
+            Fields = body.Fields,
+            BlockTypeId = type.Id,
+            Capabilities = body.Capabilities,
+            Version = body.Version,
+        };
+        db.BlockSchemas.Add(schema);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        {
+            return identical;
+        }
+
+        schema.BlockType = type;
+        return TypedResults.Created((string?)null, schema.ToResponse());
+    }
+
+    public static async Task<Results<Ok<BlockSchemaResponse>, NotFound<Detail>>> ReadBlockSchema(Guid id, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var schema = await db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).FirstOrDefaultAsync(s => s.Id == id, ct);
+        return schema is null ? Detail.NotFound("Block schema not found") : TypedResults.Ok(schema.ToResponse());
+    }
+
+    /// <summary>The schema with that checksum and version; without a version, the newest with that checksum.</summary>
+    public static async Task<Results<Ok<BlockSchemaResponse>, NotFound<Detail>>> ReadBlockSchemaByChecksum(
+        string checksum, string? version, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var schemas = db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).Where(s => s.Checksum == checksum);
+        if (version is not null)
+        {
+            schemas = schemas.Where(s => s.Version == version);
+        }
+
+        var schema = await schemas.OrderByDescending(s => s.Created).FirstOrDefaultAsync(ct);
+        return schema is null ? Detail.NotFound("Block schema not found") : TypedResults.Ok(schema.ToResponse());
+    }
+
+    /// <summary>Deletes a schema and the documents written against it; built-in types' schemas stay (403).</summary>
+    public static async Task<Results<NoContent, NotFound<Detail>, JsonHttpResult<Detail>>> DeleteBlockSchema(
+        Guid id, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var schema = await db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (schema is null)
+        {
+            return Detail.NotFound("Block schema not found");
+        }
+
+        if (schema.BlockType!.IsProtected)
+        {
+            return TypedResults.Json(new Detail("Block schemas for protected block types cannot be deleted."), statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        await db.BlockSchemas.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<IResult> FilterBlockSchemas(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var (filter, paging) = await RequestBody.ReadAsync(request, r => (
+            r.Nested("block_schemas", FilterSet.BlockSchemaFilter, forbidExtra: true),
+            Paging.Read(r)), forbidExtra: false);
+        if (paging.Refusal() is { } refusal)
+        {
+            return refusal;
+        }
+
+        var schemas = db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).AsQueryable();
+        if (filter is not null)
+        {
+            schemas = schemas.Where(filter);
+        }
+
+        var page = await paging.Apply(schemas.OrderByDescending(s => s.Created).ThenBy(s => s.Id)).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(s => s.ToResponse()));
+    }
+}
