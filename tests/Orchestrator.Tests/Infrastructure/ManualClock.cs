@@ -15,4 +15,19 @@ public sealed class ManualClock(DateTime start) : TimeProvider
     public override DateTimeOffset GetUtcNow() => new(UtcNow);
 
     public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+    /// <summary>Moves the clock to <paramref name="time"/> unless it is already later: time never runs back.</summary>
+    public void MoveTo(DateTime time)
+    {
+        long current;
+        do
+        {
+            current = Interlocked.Read(ref _ticks);
+            if (time.Ticks <= current)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _ticks, time.Ticks, current) != current);
+    }
 }
