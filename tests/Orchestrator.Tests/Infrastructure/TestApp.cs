@@ -25,13 +25,15 @@ public sealed class TestApp : WebApplicationFactory<Program>
     private readonly string _connectionString;
     private readonly TimeProvider? _time;
     private readonly Dictionary<string, string?> _settings;
+    private readonly bool _ownsDatabase;
 
-    private TestApp(DatabaseKind kind, string connectionString, TimeProvider? time, Dictionary<string, string?> settings)
+    private TestApp(DatabaseKind kind, string connectionString, TimeProvider? time, Dictionary<string, string?> settings, bool ownsDatabase = true)
     {
         _kind = kind;
         _connectionString = connectionString;
         _time = time;
         _settings = settings;
+        _ownsDatabase = ownsDatabase;
     }
 
     public HttpClient Client { get; private set; } = null!;
@@ -51,11 +53,7 @@ public sealed class TestApp : WebApplicationFactory<Program>
         var app = new TestApp(kind, connectionString, time, settings ?? []);
         if (realHttp)
         {
-            app.UseKestrel(0);
-            app.StartServer();
-            string address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-            app.Client = new HttpClient { BaseAddress = new Uri(address) };
+            app.ServeOverHttp();
         }
         else
         {
@@ -63,6 +61,26 @@ public sealed class TestApp : WebApplicationFactory<Program>
         }
 
         return app;
+    }
+
+    /// <summary>
+    /// Another server instance on <paramref name="first"/>'s database, over real HTTP, as a second
+    /// process behind a load balancer would be. The first instance owns (and removes) the database.
+    /// </summary>
+    public static TestApp StartAnotherInstance(TestApp first)
+    {
+        var app = new TestApp(first._kind, first._connectionString, first._time, first._settings, ownsDatabase: false);
+        app.ServeOverHttp();
+        return app;
+    }
+
+    private void ServeOverHttp()
+    {
+        UseKestrel(0);
+        StartServer();
+        string address = Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        Client = new HttpClient { BaseAddress = new Uri(address) };
     }
 
     private static string SqliteFolder
@@ -109,6 +127,11 @@ public sealed class TestApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        if (!_ownsDatabase)
+        {
+            return;
+        }
+
         if (_kind == DatabaseKind.Postgres)
         {
             await PostgresServer.DropDatabaseAsync(_connectionString);
