@@ -63,6 +63,14 @@ public sealed class TestApp : WebApplicationFactory<Program>
         return app;
     }
 
+    /// <summary>An in-process app on an existing database it does not own, to inspect or drive it.</summary>
+    public static TestApp Attach(DatabaseKind kind, string connectionString)
+    {
+        var app = new TestApp(kind, connectionString, null, [], ownsDatabase: false);
+        app.Client = app.CreateClient();
+        return app;
+    }
+
     /// <summary>
     /// Another server instance on <paramref name="first"/>'s database, over real HTTP, as a second
     /// process behind a load balancer would be. The first instance owns (and removes) the database.
