@@ -41,8 +41,10 @@ public static class DatabaseSetup
         else
         {
             string sqlite = SqliteConnectionString(connectionString, options.DataDirectory);
+            var setup = new SqliteConnectionSetup(new SqliteConnectionStringBuilder(sqlite).DefaultTimeout * 1000);
             services.AddDbContextPool<OrchestratorDbContext>(db => db
                 .UseSqlite(sqlite)
+                .AddInterceptors(setup)
                 .ConfigureWarnings(IgnoreHandWrittenMigrationWarnings));
         }
 
