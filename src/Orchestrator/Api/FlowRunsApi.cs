@@ -62,7 +62,7 @@ public static class FlowRunsApi
 
         try
         {
-            Guid id = await db.InTransactionAsync(async () =>
+            var created = await db.InTransactionAsync(async () =>
             {
                 DateTime now = time.UtcNow();
                 var run = new FlowRun
@@ -86,11 +86,9 @@ public static class FlowRunsApi
                 db.FlowRuns.Add(run);
                 await db.SaveChangesAsync(ct);
                 State initial = body.State ?? PendingState();
-                await transitions.SetFlowRunStateAsync(run.Id, initial, force: true, parameters, ct);
-                return run.Id;
+                await transitions.SetInitialFlowRunStateAsync(run, initial, parameters, ct);
+                return run;
             }, ct);
-            db.ChangeTracker.Clear();
-            var created = await db.FlowRuns.AsNoTracking().Include(r => r.State).FirstAsync(r => r.Id == id, ct);
             return TypedResults.Created((string?)null, created.ToResponse(time.UtcNow()));
         }
         catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error) && body.IdempotencyKey is not null)

@@ -46,7 +46,7 @@ public static class TaskRunsApi
 
         try
         {
-            Guid id = await db.InTransactionAsync(async () =>
+            var created = await db.InTransactionAsync(async () =>
             {
                 DateTime now = time.UtcNow();
                 var run = new TaskRun
@@ -67,11 +67,9 @@ public static class TaskRunsApi
                 };
                 db.TaskRuns.Add(run);
                 await db.SaveChangesAsync(ct);
-                await transitions.SetTaskRunStateAsync(run.Id, body.State ?? FlowRunsApi.PendingState(), force: true, parameters: null, ct);
-                return run.Id;
+                await transitions.SetInitialTaskRunStateAsync(run, body.State ?? FlowRunsApi.PendingState(), ct);
+                return run;
             }, ct);
-            db.ChangeTracker.Clear();
-            var created = await db.TaskRuns.AsNoTracking().Include(t => t.State).FirstAsync(t => t.Id == id, ct);
             return TypedResults.Created((string?)null, created.ToResponse(time.UtcNow()));
         }
         catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))

@@ -30,50 +30,72 @@ public sealed class StateTransitions(
     internal async Task<OrchestrationResult> SetFlowRunStateAsync(
         Guid flowRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
-        var run = await LockAsync(db.FlowRuns, "flow_run", flowRunId, cancellationToken)
+        var run = await Locked(db.FlowRuns, "flow_run", flowRunId).Include(r => r.State).FirstOrDefaultAsync(cancellationToken)
             ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
-        await db.Entry(run).Reference(r => r.State).LoadAsync(cancellationToken);
+        return await OrchestrateAsync(run, proposed, policy, parameters, cancellationToken);
+    }
+
+    /// <summary>
+    /// The initial state of a flow run this transaction has just inserted (forced, as 2.7.0 does): the
+    /// row is not visible to anyone else yet, so there is nothing to lock or read back.
+    /// </summary>
+    public Task<OrchestrationResult> SetInitialFlowRunStateAsync(
+        FlowRun run, State initial, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken) =>
+        OrchestrateAsync(run, initial, MinimalFlowPolicy.Instance, parameters, cancellationToken);
+
+    /// <inheritdoc cref="SetInitialFlowRunStateAsync"/>
+    public Task<OrchestrationResult> SetInitialTaskRunStateAsync(TaskRun run, State initial, CancellationToken cancellationToken) =>
+        OrchestrateAsync(run, initial, MinimalTaskPolicy.Instance, parameters: null, cancellationToken);
+
+    private Task<OrchestrationResult> OrchestrateAsync(
+        FlowRun run, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
+    {
         var context = new FlowOrchestrationContext(db, time, run, run.State?.ToState(), proposed, parameters)
         {
             Options = options.Value,
             Transitions = this,
         };
-        return await OrchestrateAsync(context, policy, GlobalFlowPolicy.Instance,
+        return OrchestrateAsync(context, policy, GlobalFlowPolicy.Instance,
             state => FlowRunState.From(state, run.Id, context.Now), cancellationToken);
     }
 
     internal async Task<OrchestrationResult> SetTaskRunStateAsync(
         Guid taskRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
-        var run = await LockAsync(db.TaskRuns, "task_run", taskRunId, cancellationToken)
+        var run = await Locked(db.TaskRuns, "task_run", taskRunId).Include(r => r.State).FirstOrDefaultAsync(cancellationToken)
             ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
-        await db.Entry(run).Reference(r => r.State).LoadAsync(cancellationToken);
+        return await OrchestrateAsync(run, proposed, policy, parameters, cancellationToken);
+    }
+
+    private Task<OrchestrationResult> OrchestrateAsync(
+        TaskRun run, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
+    {
         var context = new TaskOrchestrationContext(db, time, run, run.State?.ToState(), proposed, parameters)
         {
             Options = options.Value,
             Transitions = this,
         };
-        return await OrchestrateAsync(context, policy, GlobalTaskPolicy.Instance,
+        return OrchestrateAsync(context, policy, GlobalTaskPolicy.Instance,
             state => TaskRunState.From(state, run.Id, context.Now), cancellationToken);
     }
 
     /// <summary>
     /// Decision D3: the run row is locked for the rest of the transaction, so two proposals for one run
     /// are decided one after the other. SQLite transactions here are immediate, which already serializes
-    /// every writer.
+    /// every writer. The run is read with its current state in the same round trip.
     /// </summary>
-    private async Task<TRun?> LockAsync<TRun>(DbSet<TRun> runs, string table, Guid id, CancellationToken cancellationToken)
+    private IQueryable<TRun> Locked<TRun>(DbSet<TRun> runs, string table, Guid id)
         where TRun : Run
     {
         if (db.IsPostgres)
         {
             // The table name is one of two constants, never user input.
 #pragma warning disable EF1002
-            return await runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id).FirstOrDefaultAsync(cancellationToken);
+            return runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id);
 #pragma warning restore EF1002
         }
 
-        return await runs.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        return runs.Where(r => r.Id == id);
     }
 
     private async Task<OrchestrationResult> OrchestrateAsync(
@@ -152,6 +174,8 @@ public sealed class StateTransitions(
         var stateReference = db.Entry(context.Run).Reference(nameof(FlowRun.State));
         object? previousState = stateReference.CurrentValue;
         db.Add(row);
+        DateTime previousUpdated = context.Run.Updated;
+        context.Run.Updated = context.Now;
         context.Run.StateId = row.Id;
         stateReference.CurrentValue = row;
         try
@@ -166,6 +190,7 @@ public sealed class StateTransitions(
             logger.LogWarning(error, "Writing the state of run {RunId} failed", context.Run.Id);
             db.Entry(row).State = EntityState.Detached;
             context.Run.StateId = previousStateId;
+            context.Run.Updated = previousUpdated;
             stateReference.CurrentValue = previousState;
             return false;
         }
