@@ -4,7 +4,7 @@
 # of the same shape as one transition at the same client counts, throughput with 10,000 versus 1,000,000
 # stored task runs, and the race tests at full length. Prints a table; the raw results stay in $WORK.
 #
-# Settings (environment): CLIENTS="4 16 64" DURATION=20 WARMUP=10 SCALE=1 RACES=1 SOAK_SECONDS=0
+# Settings (environment): CLIENTS="4 16 64" DURATION=20 WARMUP=10 SCALE=1 SEED_EXTRA=990000 RACES=1 SOAK_SECONDS=0
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +14,7 @@ WARMUP="${WARMUP:-10}"
 SCALE="${SCALE:-1}"
 RACES="${RACES:-1}"
 SOAK_SECONDS="${SOAK_SECONDS:-0}"
+SEED_EXTRA="${SEED_EXTRA:-990000}"
 WORK="$(mktemp -d /tmp/orchestrator-bench.XXXXXX)"
 chmod 777 "$WORK"
 SERVER_PID=""
@@ -72,6 +73,8 @@ start_server() { # provider connection-string
     exit 1
 }
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+# A fresh server compiles its hot paths during its first minute; measure it warm.
+warm_up() { load "warm-up-$1" 16 15 >/dev/null; }
 load() { # label clients [duration]
     dotnet "$LOADGEN_DLL" --url "$SERVER_URL" --clients "$2" --duration "${3:-$DURATION}" --warmup "$WARMUP" \
         --server-pid "$SERVER_PID" --label "$1" --json "$WORK/$1.json"
@@ -79,6 +82,7 @@ load() { # label clients [duration]
 
 log "Orchestrator on PostgreSQL"
 start_server Postgres "$PG_CONNECTION"
+warm_up postgres
 for c in $CLIENTS; do load "postgres-$c" "$c"; done
 
 log "pgbench, one transition's shape ($PG/pgbench)"
@@ -96,8 +100,12 @@ if [ "$SCALE" = 1 ]; then
     flow="$(curl -fs -X POST "$SERVER_URL/api/flows/" -H 'content-type: application/json' -d '{"name": "seed"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')"
     curl -fs -X POST "$SERVER_URL/api/flow_runs/" -H 'content-type: application/json' -d "{\"flow_id\": \"$flow\", \"name\": \"seed\"}" >/dev/null
     psql_ -d orchestrator -v n=10000 -v batch=a -f "$ROOT/bench/seed-task-runs.sql"
+    psql_ -d orchestrator -c "VACUUM ANALYZE task_run" -c "VACUUM ANALYZE task_run_state" -c "CHECKPOINT"
+    warm_up stored
     load "stored-10k" 16
-    psql_ -d orchestrator -v n=990000 -v batch=b -f "$ROOT/bench/seed-task-runs.sql"
+    psql_ -d orchestrator -v n="$SEED_EXTRA" -v batch=b -f "$ROOT/bench/seed-task-runs.sql"
+    # Let the database finish the seeding's aftermath (dirty pages, vacuum) before measuring.
+    psql_ -d orchestrator -c "VACUUM ANALYZE task_run" -c "VACUUM ANALYZE task_run_state" -c "CHECKPOINT"
     load "stored-1m" 16
 fi
 
@@ -110,6 +118,7 @@ stop_server
 log "Orchestrator on SQLite"
 mkdir -p "$WORK/sqlite"
 start_server Sqlite "Data Source=$WORK/sqlite/orchestrator.db"
+warm_up sqlite
 for c in $CLIENTS; do load "sqlite-$c" "$c"; done
 stop_server
 LOCKED="$(grep -c "database is locked" "$WORK/server-Sqlite.log" || true)"

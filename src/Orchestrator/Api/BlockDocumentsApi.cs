@@ -65,12 +65,7 @@ public static class BlockDocumentsApi
             BlockTypeId = schema.BlockTypeId,
             IsAnonymous = body.IsAnonymous,
         };
-        db.BlockDocuments.Add(document);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        if (!await db.TryInsertAsync(document, ct))
         {
             return exists;
         }

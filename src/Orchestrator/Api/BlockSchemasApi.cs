@@ -53,12 +53,7 @@ public static class BlockSchemasApi
             Capabilities = body.Capabilities,
             Version = body.Version,
         };
-        db.BlockSchemas.Add(schema);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        if (!await db.TryInsertAsync(schema, ct))
         {
             return identical;
         }

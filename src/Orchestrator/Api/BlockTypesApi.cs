@@ -52,12 +52,7 @@ public static class BlockTypesApi
             Description = body.Description,
             CodeExample = body.CodeExample,
         };
-        db.BlockTypes.Add(type);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        if (!await db.TryInsertAsync(type, ct))
         {
             return taken;
         }

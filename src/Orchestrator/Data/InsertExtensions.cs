@@ -1,0 +1,27 @@
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Api;
+
+namespace Orchestrator.Data;
+
+public static class InsertExtensions
+{
+    /// <summary>
+    /// Adds and saves a new row. False when one of its unique keys is already taken, which a check just
+    /// before cannot rule out when another request inserts the same key at the same moment.
+    /// </summary>
+    public static async Task<bool> TryInsertAsync<T>(this OrchestratorDbContext db, T entity, CancellationToken cancellationToken)
+        where T : class
+    {
+        db.Add(entity);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        {
+            db.ChangeTracker.Clear();
+            return false;
+        }
+    }
+}
