@@ -56,7 +56,7 @@ public static class BlockDocumentsApi
         DateTime now = time.UtcNow();
         var document = new BlockDocument
         {
-            Id = Guid.NewGuid(),
+            Id = Ids.New(),
             Created = now,
             Updated = now,
             Name = name,

@@ -44,7 +44,7 @@ public static class BlockSchemasApi
         DateTime now = time.UtcNow();
         var schema = new BlockSchema
         {
-            Id = Guid.NewGuid(),
+            Id = Ids.New(),
             Created = now,
             Updated = now,
             Checksum = checksum,

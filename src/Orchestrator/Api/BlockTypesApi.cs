@@ -42,7 +42,7 @@ public static class BlockTypesApi
         DateTime now = time.UtcNow();
         var type = new BlockType
         {
-            Id = Guid.NewGuid(),
+            Id = Ids.New(),
             Created = now,
             Updated = now,
             Name = body.Name,

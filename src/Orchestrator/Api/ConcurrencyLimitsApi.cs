@@ -36,7 +36,7 @@ public static class ConcurrencyLimitsApi
             var existing = locked.SingleOrDefault();
             if (existing is null)
             {
-                existing = new ConcurrencyLimit { Id = Guid.NewGuid(), Created = now, Tag = body.Tag };
+                existing = new ConcurrencyLimit { Id = Ids.New(), Created = now, Tag = body.Tag };
                 db.ConcurrencyLimits.Add(existing);
             }
 

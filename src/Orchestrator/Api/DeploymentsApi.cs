@@ -48,7 +48,7 @@ public static class DeploymentsApi
         {
             DateTime now = time.UtcNow();
             var existing = await db.Deployments.FirstOrDefaultAsync(d => d.FlowId == body.FlowId && d.Name == body.Name, ct);
-            var deployment = existing ?? new Deployment { Id = Guid.NewGuid(), Created = now };
+            var deployment = existing ?? new Deployment { Id = Ids.New(), Created = now };
             deployment.Updated = now;
             deployment.Name = body.Name;
             deployment.FlowId = body.FlowId;

@@ -67,7 +67,7 @@ public static class FlowRunsApi
                 DateTime now = time.UtcNow();
                 var run = new FlowRun
                 {
-                    Id = Guid.NewGuid(),
+                    Id = Ids.New(),
                     Created = now,
                     Updated = now,
                     Name = string.IsNullOrEmpty(body.Name) ? Slugs.Random() : body.Name,

@@ -36,7 +36,7 @@ public static class FlowsApi
         }
 
         DateTime now = time.UtcNow();
-        var flow = new Flow { Id = Guid.NewGuid(), Created = now, Updated = now, Name = body.Name, Tags = body.Tags };
+        var flow = new Flow { Id = Ids.New(), Created = now, Updated = now, Name = body.Name, Tags = body.Tags };
         db.Flows.Add(flow);
         try
         {

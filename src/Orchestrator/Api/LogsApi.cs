@@ -26,7 +26,7 @@ public static class LogsApi
         DateTime now = time.UtcNow();
         db.Logs.AddRange(batch.Select(l => new Log
         {
-            Id = Guid.NewGuid(),
+            Id = Ids.New(),
             Created = now,
             Updated = now,
             Name = l.Name,

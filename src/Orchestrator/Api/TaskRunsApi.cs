@@ -51,7 +51,7 @@ public static class TaskRunsApi
                 DateTime now = time.UtcNow();
                 var run = new TaskRun
                 {
-                    Id = Guid.NewGuid(),
+                    Id = Ids.New(),
                     Created = now,
                     Updated = now,
                     Name = string.IsNullOrEmpty(body.Name) ? Slugs.Random() : body.Name,

@@ -31,7 +31,7 @@ public static class BuiltinBlocks
             {
                 type = new BlockType
                 {
-                    Id = Guid.NewGuid(),
+                    Id = Ids.New(),
                     Created = now,
                     Updated = now,
                     Name = "Local File System",
@@ -48,7 +48,7 @@ public static class BuiltinBlocks
             {
                 db.BlockSchemas.Add(new BlockSchema
                 {
-                    Id = Guid.NewGuid(), Created = now, Updated = now, Checksum = checksum, Fields = LocalFileSystemFields,
+                    Id = Ids.New(), Created = now, Updated = now, Checksum = checksum, Fields = LocalFileSystemFields,
                     BlockTypeId = type.Id, Capabilities = [.. LocalFileSystemCapabilities], Version = BlockSchemaVersion,
                 });
             }

@@ -78,7 +78,7 @@ public abstract class OrchestrationContext
     /// <summary>Builds a new state at this transition's instant; server-made states use it.</summary>
     public State NewState(StateType type, string name, string? message = null, RawJson? data = null, StateDetails? details = null) => new()
     {
-        Id = Guid.NewGuid(),
+        Id = Ids.New(),
         Type = type,
         Name = name,
         Timestamp = Now,

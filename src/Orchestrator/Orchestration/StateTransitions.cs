@@ -1,3 +1,4 @@
+using Orchestrator.Infrastructure;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -30,7 +31,7 @@ public sealed class StateTransitions(
     internal async Task<OrchestrationResult> SetFlowRunStateAsync(
         Guid flowRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
-        var run = await Locked(db.FlowRuns, "flow_run", flowRunId).Include(r => r.State).FirstOrDefaultAsync(cancellationToken)
+        var run = await LockAsync(db.FlowRuns, "flow_run", flowRunId, r => r.State, cancellationToken)
             ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
         return await OrchestrateAsync(run, proposed, policy, parameters, cancellationToken);
     }
@@ -62,7 +63,7 @@ public sealed class StateTransitions(
     internal async Task<OrchestrationResult> SetTaskRunStateAsync(
         Guid taskRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
-        var run = await Locked(db.TaskRuns, "task_run", taskRunId).Include(r => r.State).FirstOrDefaultAsync(cancellationToken)
+        var run = await LockAsync(db.TaskRuns, "task_run", taskRunId, r => r.State, cancellationToken)
             ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
         return await OrchestrateAsync(run, proposed, policy, parameters, cancellationToken);
     }
@@ -81,21 +82,32 @@ public sealed class StateTransitions(
 
     /// <summary>
     /// Decision D3: the run row is locked for the rest of the transaction, so two proposals for one run
-    /// are decided one after the other. SQLite transactions here are immediate, which already serializes
-    /// every writer. The run is read with its current state in the same round trip.
+    /// are decided one after the other. On PostgreSQL the current state is read by a statement of its
+    /// own: a <c>SELECT ... FOR UPDATE</c> that waited for another transition returns the run row as that
+    /// transition left it, but a join in the same statement would still see the state rows of the
+    /// snapshot taken before the wait, and miss the new current state (the race tests caught this).
+    /// SQLite transactions here are immediate, which already serializes every writer, so one query does.
     /// </summary>
-    private IQueryable<TRun> Locked<TRun>(DbSet<TRun> runs, string table, Guid id)
+    private async Task<TRun?> LockAsync<TRun, TState>(
+        DbSet<TRun> runs, string table, Guid id, System.Linq.Expressions.Expression<Func<TRun, TState?>> state, CancellationToken cancellationToken)
         where TRun : Run
+        where TState : RunState
     {
-        if (db.IsPostgres)
+        if (!db.IsPostgres)
         {
-            // The table name is one of two constants, never user input.
-#pragma warning disable EF1002
-            return runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id);
-#pragma warning restore EF1002
+            return await runs.Where(r => r.Id == id).Include(state).FirstOrDefaultAsync(cancellationToken);
         }
 
-        return runs.Where(r => r.Id == id);
+        // The table name is one of two constants, never user input.
+#pragma warning disable EF1002
+        var run = await runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id).FirstOrDefaultAsync(cancellationToken);
+#pragma warning restore EF1002
+        if (run is not null)
+        {
+            await db.Entry(run).Reference(state).LoadAsync(cancellationToken);
+        }
+
+        return run;
     }
 
     private async Task<OrchestrationResult> OrchestrateAsync(
@@ -158,7 +170,7 @@ public sealed class StateTransitions(
     /// </summary>
     private static State Stamp(State proposed, DateTime now)
     {
-        var stamped = proposed with { Id = Guid.NewGuid(), Timestamp = now };
+        var stamped = proposed with { Id = Ids.New(), Timestamp = now };
         if (stamped.Type == StateType.Scheduled && stamped.StateDetails.ScheduledTime is null)
         {
             stamped = stamped with { StateDetails = stamped.StateDetails with { ScheduledTime = now } };

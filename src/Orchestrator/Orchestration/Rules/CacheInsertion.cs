@@ -1,3 +1,4 @@
+using Orchestrator.Infrastructure;
 using Orchestrator.Data;
 
 namespace Orchestrator.Orchestration.Rules;
@@ -18,7 +19,7 @@ public sealed class CacheInsertion : OrchestrationRule<TaskOrchestrationContext>
         {
             context.Db.TaskRunStateCache.Add(new TaskRunStateCache
             {
-                Id = Guid.NewGuid(),
+                Id = Ids.New(),
                 Created = context.Now,
                 Updated = context.Now,
                 CacheKey = validated.StateDetails.CacheKey,

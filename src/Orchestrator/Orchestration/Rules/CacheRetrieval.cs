@@ -1,3 +1,4 @@
+using Orchestrator.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
 namespace Orchestrator.Orchestration.Rules;
@@ -39,7 +40,7 @@ public sealed class CacheRetrieval : OrchestrationRule<TaskOrchestrationContext>
             return;
         }
 
-        State hit = cached.ToState() with { Id = Guid.NewGuid(), Timestamp = context.Now, Name = "Cached" };
+        State hit = cached.ToState() with { Id = Ids.New(), Timestamp = context.Now, Name = "Cached" };
         RejectTransition(context, hit, "Retrieved state from cache");
     }
 }

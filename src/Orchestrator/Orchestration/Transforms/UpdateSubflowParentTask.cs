@@ -18,7 +18,7 @@ public sealed class UpdateSubflowParentTask : UniversalTransform
 
         State mirrored = validated with
         {
-            Id = Guid.NewGuid(),
+            Id = Ids.New(),
             Timestamp = context.Time.UtcNow(),
             StateDetails = validated.StateDetails with { ChildFlowRunId = flow.FlowRun.Id },
         };
