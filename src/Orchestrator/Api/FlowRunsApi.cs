@@ -83,6 +83,7 @@ public static class FlowRunsApi
                     Tags = body.Tags,
                     IdempotencyKey = body.IdempotencyKey,
                 };
+                // The run is saved before its first state: each of the two rows points at the other.
                 db.FlowRuns.Add(run);
                 await db.SaveChangesAsync(ct);
                 State initial = body.State ?? PendingState();
@@ -205,7 +206,7 @@ public static class FlowRunsApi
     {
         var body = await RequestBody.ReadAsync(request, SetStateRequest.Read, forbidExtra: false);
         var parameters = new Dictionary<string, object?> { [RetryFailedFlows.ApiVersionParameter] = ApiVersionCheck.ClientVersion(request) };
-        var result = await db.InTransactionAsync(() => transitions.SetFlowRunStateAsync(id, body.State, body.Force, parameters, ct), ct);
+        var result = await OrchestrationResults.DecideAsync(db, () => transitions.SetFlowRunStateAsync(id, body.State, body.Force, parameters, ct), ct);
         return OrchestrationResults.ToHttp(result);
     }
 

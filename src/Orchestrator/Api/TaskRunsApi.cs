@@ -38,12 +38,6 @@ public static class TaskRunsApi
         HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, TaskRunCreate.Read, forbidExtra: true);
-        var existing = await FindAsync(db, body, ct);
-        if (existing is not null)
-        {
-            return TypedResults.Ok(existing.ToResponse(time.UtcNow()));
-        }
-
         try
         {
             var created = await db.InTransactionAsync(async () =>
@@ -65,6 +59,7 @@ public static class TaskRunsApi
                     Tags = body.Tags,
                     TaskInputs = body.TaskInputs,
                 };
+                // The run is saved before its first state: each of the two rows points at the other.
                 db.TaskRuns.Add(run);
                 await db.SaveChangesAsync(ct);
                 await transitions.SetInitialTaskRunStateAsync(run, body.State ?? FlowRunsApi.PendingState(), ct);
@@ -74,7 +69,8 @@ public static class TaskRunsApi
         }
         catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
         {
-            // A concurrent request created the same task run first.
+            // The key is taken: an earlier attempt of the flow, or a concurrent request, created it. Trying
+            // the insert first costs that rare case a rolled-back transaction, and every new run a lookup less.
             db.ChangeTracker.Clear();
             return TypedResults.Ok((await FindAsync(db, body, ct))!.ToResponse(time.UtcNow()));
         }
@@ -142,7 +138,7 @@ public static class TaskRunsApi
         Guid id, HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, SetStateRequest.Read, forbidExtra: false);
-        var result = await db.InTransactionAsync(() => transitions.SetTaskRunStateAsync(id, body.State, body.Force, parameters: null, ct), ct);
+        var result = await OrchestrationResults.DecideAsync(db, () => transitions.SetTaskRunStateAsync(id, body.State, body.Force, parameters: null, ct), ct);
         return OrchestrationResults.ToHttp(result);
     }
 

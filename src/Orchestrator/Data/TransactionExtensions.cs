@@ -14,6 +14,11 @@ public static class TransactionExtensions
     /// Runs a request's writes as one transaction: committed when <paramref name="work"/> returns,
     /// rolled back when it throws. On SQLite the transaction takes the write lock at BEGIN (immediate),
     /// so read-then-write sequences cannot interleave with another writer.
+    /// <para>
+    /// On PostgreSQL, EF's savepoint around each save inside the transaction is turned off: it cost two
+    /// round trips per save, and no request here goes on after a failed save: it fails as a whole and
+    /// nothing of it is kept.
+    /// </para>
     /// </summary>
     public static async Task<T> InTransactionAsync<T>(this OrchestratorDbContext db, Func<Task<T>> work, CancellationToken cancellationToken)
     {
@@ -26,6 +31,8 @@ public static class TransactionExtensions
             HoldingSqliteWriter.Value = true;
         }
 
+        bool savepoints = db.Database.AutoSavepointsEnabled;
+        db.Database.AutoSavepointsEnabled = !db.IsPostgres;
         try
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -35,6 +42,7 @@ public static class TransactionExtensions
         }
         finally
         {
+            db.Database.AutoSavepointsEnabled = savepoints;
             if (writer is not null)
             {
                 HoldingSqliteWriter.Value = false;

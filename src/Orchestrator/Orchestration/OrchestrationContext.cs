@@ -115,7 +115,7 @@ public sealed class TaskOrchestrationContext(
 
     public override Run Run => TaskRun;
 
-    /// <summary>The parent flow run, or null when it no longer exists.</summary>
-    public Task<FlowRun?> ReadFlowRunAsync(CancellationToken cancellationToken = default) =>
-        Db.FlowRuns.FirstOrDefaultAsync(f => f.Id == TaskRun.FlowRunId, cancellationToken);
+    /// <summary>The run count of the parent flow run, or null when it no longer exists.</summary>
+    public Task<int?> ReadFlowRunRunCountAsync(CancellationToken cancellationToken = default) =>
+        Db.FlowRuns.Where(f => f.Id == TaskRun.FlowRunId).Select(f => (int?)f.RunCount).FirstOrDefaultAsync(cancellationToken);
 }

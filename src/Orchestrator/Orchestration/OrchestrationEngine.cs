@@ -7,6 +7,8 @@ namespace Orchestrator.Orchestration;
 /// </summary>
 public static class OrchestrationEngine
 {
+    public const string WriteFailedReason = "Error validating state: [the state could not be written]";
+
     /// <summary>
     /// Writes the proposed state; returns whether it succeeded. Supplied by the caller, which owns the
     /// database work, so engine tests can drive the life cycle without one.
@@ -123,7 +125,7 @@ public static class OrchestrationEngine
 
         context.ProposedState = null;
         context.ResponseStatus = SetStateStatus.Abort;
-        context.ResponseDetails = ResponseDetails.Abort("Error validating state: [the state could not be written]");
+        context.ResponseDetails = ResponseDetails.Abort(WriteFailedReason);
     }
 
     private static async Task<Exception?> CaptureAsync(Func<Task> action)

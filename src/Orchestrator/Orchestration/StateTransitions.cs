@@ -33,7 +33,7 @@ public sealed class StateTransitions(
     {
         var run = await LockAsync(db.FlowRuns, "flow_run", flowRunId, r => r.State, cancellationToken)
             ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
-        return await OrchestrateAsync(run, proposed, policy, parameters, cancellationToken);
+        return await WriteFailureEndsTransition(run.Id, OrchestrateAsync(run, proposed, policy, parameters, cancellationToken));
     }
 
     /// <summary>
@@ -65,7 +65,7 @@ public sealed class StateTransitions(
     {
         var run = await LockAsync(db.TaskRuns, "task_run", taskRunId, r => r.State, cancellationToken)
             ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
-        return await OrchestrateAsync(run, proposed, policy, parameters, cancellationToken);
+        return await WriteFailureEndsTransition(run.Id, OrchestrateAsync(run, proposed, policy, parameters, cancellationToken));
     }
 
     private Task<OrchestrationResult> OrchestrateAsync(
@@ -82,11 +82,13 @@ public sealed class StateTransitions(
 
     /// <summary>
     /// Decision D3: the run row is locked for the rest of the transaction, so two proposals for one run
-    /// are decided one after the other. On PostgreSQL the current state is read by a statement of its
-    /// own: a <c>SELECT ... FOR UPDATE</c> that waited for another transition returns the run row as that
-    /// transition left it, but a join in the same statement would still see the state rows of the
-    /// snapshot taken before the wait, and miss the new current state (the race tests caught this).
-    /// SQLite transactions here are immediate, which already serializes every writer, so one query does.
+    /// are decided one after the other. On PostgreSQL the lock is taken in a subquery and the current
+    /// state joined to it, in one statement. When that statement had to wait for another transition of
+    /// the run, the lock returns the run row as that transition left it, but the join still reads the
+    /// state rows of the snapshot taken before the wait, where the run's new state does not exist yet:
+    /// the run then comes back pointing at a state that did not load, and a second statement, with a
+    /// snapshot of its own, reads it (the race tests catch a transition decided from a stale state).
+    /// SQLite transactions here are immediate, which already serializes every writer.
     /// </summary>
     private async Task<TRun?> LockAsync<TRun, TState>(
         DbSet<TRun> runs, string table, Guid id, System.Linq.Expressions.Expression<Func<TRun, TState?>> state, CancellationToken cancellationToken)
@@ -100,14 +102,37 @@ public sealed class StateTransitions(
 
         // The table name is one of two constants, never user input.
 #pragma warning disable EF1002
-        var run = await runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id).FirstOrDefaultAsync(cancellationToken);
+        var run = await runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id).Include(state).FirstOrDefaultAsync(cancellationToken);
 #pragma warning restore EF1002
-        if (run is not null)
+        if (run?.StateId is not null)
         {
-            await db.Entry(run).Reference(state).LoadAsync(cancellationToken);
+            var current = db.Entry(run).Reference(state);
+            if (current.CurrentValue is null)
+            {
+                // The include marked the reference loaded, and a loaded reference is not read again.
+                current.IsLoaded = false;
+                await current.LoadAsync(cancellationToken);
+            }
         }
 
         return run;
+    }
+
+    /// <summary>
+    /// A transition's writes reach the database when it is saved. If they cannot be written, the
+    /// transaction is lost (PostgreSQL ends it at the failed statement), so the request answers ABORT.
+    /// </summary>
+    private async Task<OrchestrationResult> WriteFailureEndsTransition(Guid runId, Task<OrchestrationResult> transition)
+    {
+        try
+        {
+            return await transition;
+        }
+        catch (DbUpdateException error)
+        {
+            logger.LogWarning(error, "Writing the state of run {RunId} failed", runId);
+            throw new StateWriteFailedException(runId, error);
+        }
     }
 
     private async Task<OrchestrationResult> OrchestrateAsync(
@@ -126,24 +151,14 @@ public sealed class StateTransitions(
         StateType? to = proposed.Type;
         var rules = policy.CompileTransitionRules(from, to).Concat(globalPolicy.CompileTransitionRules(from, to)).ToList();
 
-        bool writeFailed = false;
-        await OrchestrationEngine.RunAsync(context, rules, async (ctx, ct) =>
-        {
-            bool written = await WriteStateAsync(ctx, toRow, ct);
-            writeFailed |= !written;
-            return written;
-        }, cancellationToken);
+        await OrchestrationEngine.RunAsync(context, rules, (ctx, ct) => Task.FromResult(StageState(ctx, toRow)), cancellationToken);
         if (context.ValidatedState is not null)
         {
             context.Run.Updated = context.Now;
         }
 
-        if (writeFailed && context.ValidatedState is null)
-        {
-            // The state could not be written: drop the bookkeeping the transforms did for it.
-            await db.Entry(context.Run).ReloadAsync(cancellationToken);
-        }
-
+        // The new state, the run's bookkeeping and whatever the rules changed go to the database in one
+        // batch. Nothing the rules read depends on the state row being there before this point.
         await db.SaveChangesAsync(cancellationToken);
 
         logger.LogInformation(
@@ -179,32 +194,17 @@ public sealed class StateTransitions(
         return stamped;
     }
 
-    private async Task<bool> WriteStateAsync(OrchestrationContext context, Func<State, RunState> toRow, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validation: the proposed state becomes the run's state in the unit of work. It is written with
+    /// the rest of the transition; if that write fails the request answers ABORT and keeps nothing.
+    /// </summary>
+    private bool StageState(OrchestrationContext context, Func<State, RunState> toRow)
     {
         RunState row = toRow(context.ProposedState!);
-        Guid? previousStateId = context.Run.StateId;
-        var stateReference = db.Entry(context.Run).Reference(nameof(FlowRun.State));
-        object? previousState = stateReference.CurrentValue;
         db.Add(row);
-        DateTime previousUpdated = context.Run.Updated;
         context.Run.Updated = context.Now;
         context.Run.StateId = row.Id;
-        stateReference.CurrentValue = row;
-        try
-        {
-            // Inside the request's transaction EF wraps this in a savepoint, so a failed write leaves the
-            // transaction usable and the engine can retry or abort cleanly.
-            await db.SaveChangesAsync(cancellationToken);
-            return true;
-        }
-        catch (DbUpdateException error)
-        {
-            logger.LogWarning(error, "Writing the state of run {RunId} failed", context.Run.Id);
-            db.Entry(row).State = EntityState.Detached;
-            context.Run.StateId = previousStateId;
-            context.Run.Updated = previousUpdated;
-            stateReference.CurrentValue = previousState;
-            return false;
-        }
+        db.Entry(context.Run).Reference(nameof(FlowRun.State)).CurrentValue = row;
+        return true;
     }
 }

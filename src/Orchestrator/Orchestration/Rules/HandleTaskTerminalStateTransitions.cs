@@ -18,10 +18,10 @@ public sealed class HandleTaskTerminalStateTransitions : OrchestrationRule<TaskO
             && context.InitialStateType is StateType.Failed or StateType.Crashed or StateType.Cancelled)
         {
             _originalRunCount = context.TaskRun.RunCount;
-            var flowRun = await context.ReadFlowRunAsync(cancellationToken);
+            int? flowRunRunCount = await context.ReadFlowRunRunCountAsync(cancellationToken);
             // The tracker holds the flow's run count when this task last ran: a larger count now means
             // the flow is on a later attempt.
-            if (flowRun is not null && context.TaskRun.FlowRunRunCount < flowRun.RunCount)
+            if (flowRunRunCount is not null && context.TaskRun.FlowRunRunCount < flowRunRunCount)
             {
                 context.TaskRun.RunCount = 0;
                 RenameState(context, "Retrying");

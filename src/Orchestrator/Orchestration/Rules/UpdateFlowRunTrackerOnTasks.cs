@@ -12,9 +12,9 @@ public sealed class UpdateFlowRunTrackerOnTasks : OrchestrationRule<TaskOrchestr
 
     protected override async Task AfterTransitionAsync(TaskOrchestrationContext context, CancellationToken cancellationToken)
     {
-        var flowRun = await context.ReadFlowRunAsync(cancellationToken)
+        int flowRunRunCount = await context.ReadFlowRunRunCountAsync(cancellationToken)
             ?? throw new ObjectNotFoundException(
                 $"Unable to read flow run associated with task run: {context.TaskRun.Id}, this flow run might have been deleted");
-        context.TaskRun.FlowRunRunCount = flowRun.RunCount;
+        context.TaskRun.FlowRunRunCount = flowRunRunCount;
     }
 }
