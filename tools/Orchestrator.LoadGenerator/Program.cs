@@ -44,7 +44,7 @@ return 0;
 
 static async Task<JsonNode> Post(HttpClient http, string path, object body)
 {
-    using var response = await http.PostAsJsonAsync(path, body);
+    using var response = await http.PostAsync(path, LoadRun.JsonBody(body));
     response.EnsureSuccessStatusCode();
     return (await response.Content.ReadFromJsonAsync<JsonNode>())!;
 }
@@ -149,6 +149,13 @@ namespace Orchestrator.LoadGenerator
             }
         }
 
+        /// <summary>
+        /// A request body with its length, as the Prefect client (httpx) sends it; a streamed JSON body
+        /// would go out in chunked encoding, which no Prefect client uses.
+        /// </summary>
+        public static HttpContent JsonBody(object body) =>
+            new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body)) { Headers = { ContentType = new("application/json") } };
+
         /// <summary>One call; null when it failed (an HTTP error, or a set_state that was not ACCEPT).</summary>
         private async Task<JsonNode?> Call(CallKind kind, string path, object body, bool measured, List<double>[] latencies)
         {
@@ -157,7 +164,7 @@ namespace Orchestrator.LoadGenerator
             JsonNode? answer = null;
             try
             {
-                using var response = await http.PostAsJsonAsync(path, body);
+                using var response = await http.PostAsync(path, JsonBody(body));
                 string text = await response.Content.ReadAsStringAsync();
                 answer = text.Length > 0 ? JsonNode.Parse(text) : null;
                 if (!response.IsSuccessStatusCode)

@@ -22,7 +22,10 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
     public DbSet<BlockDocument> BlockDocuments => Set<BlockDocument>();
     public DbSet<Log> Logs => Set<Log>();
 
-    public bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
+    // Asked on every request; the provider's name is found by reflection, so it is looked up once.
+    private bool? _isPostgres;
+
+    public bool IsPostgres => _isPostgres ??= Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

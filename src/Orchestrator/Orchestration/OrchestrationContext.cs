@@ -117,5 +117,5 @@ public sealed class TaskOrchestrationContext(
 
     /// <summary>The run count of the parent flow run, or null when it no longer exists.</summary>
     public Task<int?> ReadFlowRunRunCountAsync(CancellationToken cancellationToken = default) =>
-        Db.FlowRuns.Where(f => f.Id == TaskRun.FlowRunId).Select(f => (int?)f.RunCount).FirstOrDefaultAsync(cancellationToken);
+        RunQueries.FlowRunRunCount(Db, TaskRun.FlowRunId, cancellationToken);
 }

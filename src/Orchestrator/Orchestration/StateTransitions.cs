@@ -31,7 +31,7 @@ public sealed class StateTransitions(
     internal async Task<OrchestrationResult> SetFlowRunStateAsync(
         Guid flowRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
-        var run = await LockAsync(db.FlowRuns, "flow_run", flowRunId, r => r.State, cancellationToken)
+        var run = await LockAsync<FlowRun>(db.IsPostgres ? RunQueries.LockFlowRunOnPostgres : RunQueries.FlowRunWithState, flowRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
         return await WriteFailureEndsTransition(run.Id, OrchestrateAsync(run, proposed, policy, parameters, cancellationToken));
     }
@@ -63,7 +63,7 @@ public sealed class StateTransitions(
     internal async Task<OrchestrationResult> SetTaskRunStateAsync(
         Guid taskRunId, State proposed, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters, CancellationToken cancellationToken)
     {
-        var run = await LockAsync(db.TaskRuns, "task_run", taskRunId, r => r.State, cancellationToken)
+        var run = await LockAsync<TaskRun>(db.IsPostgres ? RunQueries.LockTaskRunOnPostgres : RunQueries.TaskRunWithState, taskRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
         return await WriteFailureEndsTransition(run.Id, OrchestrateAsync(run, proposed, policy, parameters, cancellationToken));
     }
@@ -90,23 +90,13 @@ public sealed class StateTransitions(
     /// snapshot of its own, reads it (the race tests catch a transition decided from a stale state).
     /// SQLite transactions here are immediate, which already serializes every writer.
     /// </summary>
-    private async Task<TRun?> LockAsync<TRun, TState>(
-        DbSet<TRun> runs, string table, Guid id, System.Linq.Expressions.Expression<Func<TRun, TState?>> state, CancellationToken cancellationToken)
+    private async Task<TRun?> LockAsync<TRun>(Func<OrchestratorDbContext, Guid, CancellationToken, Task<TRun?>> query, Guid id, CancellationToken cancellationToken)
         where TRun : Run
-        where TState : RunState
     {
-        if (!db.IsPostgres)
-        {
-            return await runs.Where(r => r.Id == id).Include(state).FirstOrDefaultAsync(cancellationToken);
-        }
-
-        // The table name is one of two constants, never user input.
-#pragma warning disable EF1002
-        var run = await runs.FromSqlRaw($"SELECT * FROM {table} WHERE id = {{0}} FOR UPDATE", id).Include(state).FirstOrDefaultAsync(cancellationToken);
-#pragma warning restore EF1002
+        var run = await query(db, id, cancellationToken);
         if (run?.StateId is not null)
         {
-            var current = db.Entry(run).Reference(state);
+            var current = db.Entry((object)run).Reference(nameof(TaskRun.State));
             if (current.CurrentValue is null)
             {
                 // The include marked the reference loaded, and a loaded reference is not read again.
