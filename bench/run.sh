@@ -4,7 +4,8 @@
 # of the same shape as one transition at the same client counts, throughput with 10,000 versus 1,000,000
 # stored task runs, and the race tests at full length. Prints a table; the raw results stay in $WORK.
 #
-# Settings (environment): CLIENTS="4 16 64" DURATION=20 WARMUP=10 SCALE=1 SEED_EXTRA=990000 RACES=1 SOAK_SECONDS=0
+# Settings (environment): CLIENTS="4 16 64" DURATION=20 WARMUP=10 SERVER_WARMUP=60 SCALE=1 SEED_EXTRA=990000 RACES=1
+# SOAK_SECONDS=0
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +16,7 @@ SCALE="${SCALE:-1}"
 RACES="${RACES:-1}"
 SOAK_SECONDS="${SOAK_SECONDS:-0}"
 SEED_EXTRA="${SEED_EXTRA:-990000}"
+SERVER_WARMUP="${SERVER_WARMUP:-60}"
 WORK="$(mktemp -d /tmp/orchestrator-bench.XXXXXX)"
 chmod 777 "$WORK"
 SERVER_PID=""
@@ -73,8 +75,9 @@ start_server() { # provider connection-string
     exit 1
 }
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
-# A fresh server compiles its hot paths during its first minute; measure it warm.
-warm_up() { load "warm-up-$1" 16 15 >/dev/null; }
+# Under load on two cores, a fresh server's tiered JIT keeps recompiling hot paths for 30-45 s (seen with
+# perf: a fifth of its CPU went to the JIT thread); a long-running server is past that, so measure it warm.
+warm_up() { load "warm-up-$1" 16 "$SERVER_WARMUP" >/dev/null; }
 load() { # label clients [duration]
     dotnet "$LOADGEN_DLL" --url "$SERVER_URL" --clients "$2" --duration "${3:-$DURATION}" --warmup "$WARMUP" \
         --server-pid "$SERVER_PID" --label "$1" --json "$WORK/$1.json"
