@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace Orchestrator.Data;
 
@@ -101,6 +102,24 @@ public static class DatabaseSetup
     /// Applies pending migrations (several instances starting at once take turns: EF's migration lock),
     /// then registers the built-in block types.
     /// </summary>
+    /// <summary>
+    /// On an empty PostgreSQL database, EF's migrator reads its history table before creating it and logs
+    /// the failed read as an error, the first line a new deployment would show. The table is created
+    /// first, with EF's own script; a second instance starting at the same moment may win that race.
+    /// </summary>
+    private static async Task CreateMigrationsHistoryAsync(OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        string script = db.GetService<Microsoft.EntityFrameworkCore.Migrations.IHistoryRepository>().GetCreateIfNotExistsScript();
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync(script, cancellationToken);
+        }
+        catch (Npgsql.PostgresException error) when (error.SqlState is Npgsql.PostgresErrorCodes.UniqueViolation or Npgsql.PostgresErrorCodes.DuplicateTable)
+        {
+            // Created by the other instance.
+        }
+    }
+
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
@@ -111,6 +130,11 @@ public static class DatabaseSetup
             await db.Database.OpenConnectionAsync(cancellationToken);
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
             await db.Database.CloseConnectionAsync();
+        }
+
+        else
+        {
+            await CreateMigrationsHistoryAsync(db, cancellationToken);
         }
 
         await db.Database.MigrateAsync(cancellationToken);

@@ -57,6 +57,15 @@ public static class PostgresServer
         return WithDatabase(admin, name);
     }
 
+    /// <summary>Creates a database with no tables at all, as a new deployment's is.</summary>
+    public static async Task<string> CreateEmptyDatabaseAsync()
+    {
+        string admin = await Server.Value;
+        string name = $"test_{Guid.NewGuid():N}";
+        await ExecuteAsync(admin, $"CREATE DATABASE {name}");
+        return WithDatabase(admin, name);
+    }
+
     public static async Task DropDatabaseAsync(string connectionString)
     {
         string admin = await Server.Value;

@@ -11,6 +11,7 @@ namespace Orchestrator.Tests.Infrastructure;
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
 
     private ServerProcess(Process process, Uri address)
     {
@@ -22,6 +23,9 @@ public sealed class ServerProcess : IAsyncDisposable
     public Uri Address { get; }
 
     public HttpClient Client { get; }
+
+    /// <summary>What the process has written so far, standard output and error, a line an entry.</summary>
+    public IReadOnlyCollection<string> Output => _output;
 
     public static async Task<ServerProcess> StartAsync(DatabaseKind kind, string connectionString)
     {
@@ -37,12 +41,12 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["ConnectionStrings__Orchestrator"] = connectionString;
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new ServerProcess(process, address);
+        process.OutputDataReceived += (_, line) => server.Keep(line.Data);
+        process.ErrorDataReceived += (_, line) => server.Keep(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var server = new ServerProcess(process, address);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
@@ -69,6 +73,14 @@ public sealed class ServerProcess : IAsyncDisposable
 
         await server.DisposeAsync();
         throw new TimeoutException($"The server did not answer /api/health at {address} within 60 s.");
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+        }
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing, open transactions cut off mid-flight.</summary>
