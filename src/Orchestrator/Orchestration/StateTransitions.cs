@@ -142,10 +142,6 @@ public sealed class StateTransitions(
         var rules = policy.CompileTransitionRules(from, to).Concat(globalPolicy.CompileTransitionRules(from, to)).ToList();
 
         await OrchestrationEngine.RunAsync(context, rules, (ctx, ct) => Task.FromResult(StageState(ctx, toRow)), cancellationToken);
-        if (context.ValidatedState is not null)
-        {
-            context.Run.Updated = context.Now;
-        }
 
         // The new state, the run's bookkeeping and whatever the rules changed go to the database in one
         // batch. Nothing the rules read depends on the state row being there before this point.
