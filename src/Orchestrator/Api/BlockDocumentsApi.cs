@@ -47,12 +47,6 @@ public static class BlockDocumentsApi
         }
 
         string name = body.Name ?? $"anonymous-{Guid.NewGuid()}";
-        var exists = TypedResults.Conflict(new Detail("Block already exists"));
-        if (await db.BlockDocuments.AnyAsync(d => d.BlockTypeId == body.BlockTypeId && d.Name == name, ct))
-        {
-            return exists;
-        }
-
         DateTime now = time.UtcNow();
         var document = new BlockDocument
         {
@@ -67,7 +61,7 @@ public static class BlockDocumentsApi
         };
         if (!await db.TryInsertAsync(document, ct))
         {
-            return exists;
+            return TypedResults.Conflict(new Detail("Block already exists"));
         }
 
         document.BlockSchema = schema;

@@ -35,12 +35,6 @@ public static class BlockSchemasApi
         }
 
         string checksum = BlockSchemaChecksum.Compute(body.Fields);
-        var identical = TypedResults.Conflict(new Detail("Identical block schema already exists."));
-        if (await db.BlockSchemas.AnyAsync(s => s.Checksum == checksum && s.Version == body.Version, ct))
-        {
-            return identical;
-        }
-
         DateTime now = time.UtcNow();
         var schema = new BlockSchema
         {
@@ -55,7 +49,7 @@ public static class BlockSchemasApi
         };
         if (!await db.TryInsertAsync(schema, ct))
         {
-            return identical;
+            return TypedResults.Conflict(new Detail("Identical block schema already exists."));
         }
 
         schema.BlockType = type;

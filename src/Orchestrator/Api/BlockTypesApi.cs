@@ -33,12 +33,6 @@ public static class BlockTypesApi
             return TypedResults.Json(new Detail("Block type names beginning with 'Prefect' are reserved."), statusCode: StatusCodes.Status403Forbidden);
         }
 
-        var taken = TypedResults.Conflict(new Detail($"Block type with name \"{body.Name}\" already exists"));
-        if (await db.BlockTypes.AnyAsync(t => t.Name == body.Name || t.Slug == body.Slug, ct))
-        {
-            return taken;
-        }
-
         DateTime now = time.UtcNow();
         var type = new BlockType
         {
@@ -54,7 +48,7 @@ public static class BlockTypesApi
         };
         if (!await db.TryInsertAsync(type, ct))
         {
-            return taken;
+            return TypedResults.Conflict(new Detail($"Block type with name \"{body.Name}\" already exists"));
         }
 
         return TypedResults.Created((string?)null, type.ToResponse());

@@ -37,7 +37,7 @@ public static class DatabaseSetup
 
             services.AddDbContextPool<OrchestratorDbContext>(db => db
                 .UseNpgsql(PostgresConnectionString(connectionString))
-                .ConfigureWarnings(IgnoreHandWrittenMigrationWarnings));
+                .ConfigureWarnings(ConfigureEvents));
         }
         else
         {
@@ -46,7 +46,7 @@ public static class DatabaseSetup
             services.AddDbContextPool<OrchestratorDbContext>(db => db
                 .UseSqlite(sqlite)
                 .AddInterceptors(setup)
-                .ConfigureWarnings(IgnoreHandWrittenMigrationWarnings));
+                .ConfigureWarnings(ConfigureEvents));
         }
 
         return services;
@@ -54,10 +54,13 @@ public static class DatabaseSetup
 
     /// <summary>
     /// The migrations are written by hand without a model snapshot, so EF cannot compare the model with
-    /// one; the schema tests check the two agree instead.
+    /// one; the schema tests check the two agree instead. EF's own error events for a failed statement
+    /// are logged at Debug: some failures are answers (a taken unique key finds the existing task run or
+    /// gives a 409), and every other one reaches <c>ErrorHandling</c>, which logs it with the request.
     /// </summary>
-    private static void IgnoreHandWrittenMigrationWarnings(WarningsConfigurationBuilder warnings) =>
-        warnings.Ignore(RelationalEventId.PendingModelChangesWarning);
+    private static void ConfigureEvents(WarningsConfigurationBuilder warnings) =>
+        warnings.Ignore(RelationalEventId.PendingModelChangesWarning)
+            .Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug));
 
     /// <summary>
     /// Statements are prepared automatically unless the connection string says otherwise: a transition
@@ -102,24 +105,6 @@ public static class DatabaseSetup
     /// Applies pending migrations (several instances starting at once take turns: EF's migration lock),
     /// then registers the built-in block types.
     /// </summary>
-    /// <summary>
-    /// On an empty PostgreSQL database, EF's migrator reads its history table before creating it and logs
-    /// the failed read as an error, the first line a new deployment would show. The table is created
-    /// first, with EF's own script; a second instance starting at the same moment may win that race.
-    /// </summary>
-    private static async Task CreateMigrationsHistoryAsync(OrchestratorDbContext db, CancellationToken cancellationToken)
-    {
-        string script = db.GetService<Microsoft.EntityFrameworkCore.Migrations.IHistoryRepository>().GetCreateIfNotExistsScript();
-        try
-        {
-            await db.Database.ExecuteSqlRawAsync(script, cancellationToken);
-        }
-        catch (Npgsql.PostgresException error) when (error.SqlState is Npgsql.PostgresErrorCodes.UniqueViolation or Npgsql.PostgresErrorCodes.DuplicateTable)
-        {
-            // Created by the other instance.
-        }
-    }
-
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
@@ -132,10 +117,6 @@ public static class DatabaseSetup
             await db.Database.CloseConnectionAsync();
         }
 
-        else
-        {
-            await CreateMigrationsHistoryAsync(db, cancellationToken);
-        }
 
         await db.Database.MigrateAsync(cancellationToken);
         await BuiltinBlocks.RegisterAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
