@@ -1,8 +1,8 @@
-using Orchestrator.Infrastructure;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Orchestrator.Data;
+using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration.Policies;
 
 namespace Orchestrator.Orchestration;

@@ -1,5 +1,5 @@
-using Orchestrator.Infrastructure;
 using Orchestrator.Data;
+using Orchestrator.Infrastructure;
 
 namespace Orchestrator.Orchestration.Rules;
 

@@ -1,5 +1,5 @@
-using Orchestrator.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Infrastructure;
 
 namespace Orchestrator.Orchestration.Rules;
 
