@@ -17,7 +17,7 @@ builder.Services.AddOrchestratorDatabase(builder.Configuration);
 // The engine: the set_state procedure, its settings, and the clock rules read.
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.Configure<OrchestrationOptions>(builder.Configuration.GetSection(OrchestrationOptions.Section));
-builder.Services.AddScoped<StateTransitions>();
+builder.Services.AddScoped<RunStateChanger>();
 
 // Prefect's JSON: snake_case names, upper-case enums, six-digit UTC timestamps.
 builder.Services.Configure<JsonOptions>(options => Json.Configure(options.SerializerOptions));

@@ -1,5 +1,5 @@
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 
 namespace Orchestrator.Api;

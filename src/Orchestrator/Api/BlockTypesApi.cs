@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Schemas;

@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
 using Orchestrator.Schemas;
 
 namespace Orchestrator.Api;
@@ -32,7 +33,7 @@ public static class ConcurrencyLimitsApi
         var limit = await db.InTransactionAsync(async () =>
         {
             DateTime now = time.UtcNow();
-            var locked = await Orchestration.Rules.ConcurrencySlots.LockLimitsAsync(db, [body.Tag], ct);
+            var locked = await ConcurrencySlots.LockLimitsAsync(db, [body.Tag], ct);
             var existing = locked.SingleOrDefault();
             if (existing is null)
             {

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
@@ -142,7 +142,7 @@ public static class DeploymentsApi
     /// the union of both tag lists, and the deployment's work queue and infrastructure unless overridden.
     /// </summary>
     public static async Task<IResult> CreateFlowRun(
-        Guid id, HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, CancellationToken ct)
+        Guid id, HttpRequest request, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, DeploymentFlowRunCreate.Read, forbidExtra: true);
         var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
@@ -165,7 +165,7 @@ public static class DeploymentsApi
             deployment.Tags.Union(body.Tags).ToList(),
             body.IdempotencyKey);
         // Runs created from a deployment get no API-version parameter, as in 2.7.0.
-        return await FlowRunsApi.CreateAsync(db, transitions, time, create, parameters: null, ct, deployment.WorkQueueName);
+        return await FlowRunsApi.CreateAsync(db, changer, time, create, clientApiVersion: null, ct, deployment.WorkQueueName);
     }
 }
 

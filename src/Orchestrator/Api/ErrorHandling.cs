@@ -1,8 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Data.Sqlite;
-using Npgsql;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
+using Orchestrator.Data;
 using Orchestrator.Orchestration;
 
 namespace Orchestrator.Api;
@@ -21,7 +20,7 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : IExceptionHan
             RequestValidationException v => (422, ValidationBody(v)),
             BadHttpRequestException b => (422, ValidationBody(FromBinding(b))),
             ObjectNotFoundException n => (404, new { exception_message = n.Message }),
-            DbUpdateException d when IsIntegrityViolation(d) => (409, (object)new
+            DbUpdateException d when d.IsIntegrityViolation() => (409, (object)new
             {
                 detail = "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.",
             }),
@@ -37,20 +36,6 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : IExceptionHan
         await httpContext.Response.WriteAsJsonAsync(body, Infrastructure.Json.Options, cancellationToken);
         return true;
     }
-
-    public static bool IsIntegrityViolation(DbUpdateException error) => error.InnerException switch
-    {
-        PostgresException p => p.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation,
-        SqliteException s => s.SqliteErrorCode == 19,
-        _ => false,
-    };
-
-    public static bool IsUniqueViolation(DbUpdateException error) => error.InnerException switch
-    {
-        PostgresException p => p.SqlState == PostgresErrorCodes.UniqueViolation,
-        SqliteException s => s.SqliteErrorCode == 19 && s.SqliteExtendedErrorCode is 2067 or 1555,
-        _ => false,
-    };
 
     private static object ValidationBody(RequestValidationException v) => new
     {

@@ -1,10 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
-using Orchestrator.Orchestration.Rules;
 using Orchestrator.Schemas;
 
 namespace Orchestrator.Api;
@@ -37,17 +36,16 @@ public static class FlowRunsApi
     /// transaction. With an idempotency key, an existing run of the same flow and key is returned (200).
     /// </summary>
     public static async Task<Results<Created<FlowRunResponse>, Ok<FlowRunResponse>, Conflict<Detail>>> CreateFlowRun(
-        HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, CancellationToken ct)
+        HttpRequest request, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, FlowRunCreate.Read, forbidExtra: true);
-        var parameters = new Dictionary<string, object?> { [RetryFailedFlows.ApiVersionParameter] = ApiVersionCheck.ClientVersion(request) };
-        return await CreateAsync(db, transitions, time, body, parameters, ct);
+        return await CreateAsync(db, changer, time, body, ApiVersionCheck.ClientVersion(request), ct);
     }
 
     /// <summary>Shared by <c>POST /flow_runs/</c> and a deployment's <c>create_flow_run</c>.</summary>
     internal static async Task<Results<Created<FlowRunResponse>, Ok<FlowRunResponse>, Conflict<Detail>>> CreateAsync(
-        OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, FlowRunCreate body,
-        IReadOnlyDictionary<string, object?>? parameters, CancellationToken ct, string? workQueueName = null)
+        OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, FlowRunCreate body,
+        Version? clientApiVersion, CancellationToken ct, string? workQueueName = null)
     {
         if (body.ParentTaskRunId is { } parentId && !await db.TaskRuns.AnyAsync(t => t.Id == parentId, ct))
         {
@@ -60,44 +58,33 @@ public static class FlowRunsApi
             return TypedResults.Ok(existing.ToResponse(time.UtcNow()));
         }
 
-        try
+        DateTime now = time.UtcNow();
+        var run = new FlowRun
         {
-            var created = await db.InTransactionAsync(async () =>
-            {
-                DateTime now = time.UtcNow();
-                var run = new FlowRun
-                {
-                    Id = Ids.New(),
-                    Created = now,
-                    Updated = now,
-                    Name = string.IsNullOrEmpty(body.Name) ? Slugs.Random() : body.Name,
-                    FlowId = body.FlowId,
-                    DeploymentId = body.DeploymentId,
-                    WorkQueueName = workQueueName,
-                    FlowVersion = body.FlowVersion,
-                    Parameters = body.Parameters,
-                    Context = body.Context,
-                    ParentTaskRunId = body.ParentTaskRunId,
-                    InfrastructureDocumentId = body.InfrastructureDocumentId,
-                    EmpiricalPolicy = body.EmpiricalPolicy,
-                    Tags = body.Tags,
-                    IdempotencyKey = body.IdempotencyKey,
-                };
-                // The run is saved before its first state: each of the two rows points at the other.
-                db.FlowRuns.Add(run);
-                await db.SaveChangesAsync(ct);
-                State initial = body.State ?? PendingState();
-                await transitions.SetInitialFlowRunStateAsync(run, initial, parameters, ct);
-                return run;
-            }, ct);
-            return TypedResults.Created((string?)null, created.ToResponse(time.UtcNow()));
-        }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error) && body.IdempotencyKey is not null)
+            Id = Ids.New(),
+            Created = now,
+            Updated = now,
+            Name = string.IsNullOrEmpty(body.Name) ? Slugs.Random() : body.Name,
+            FlowId = body.FlowId,
+            DeploymentId = body.DeploymentId,
+            WorkQueueName = workQueueName,
+            FlowVersion = body.FlowVersion,
+            Parameters = body.Parameters,
+            Context = body.Context,
+            ParentTaskRunId = body.ParentTaskRunId,
+            InfrastructureDocumentId = body.InfrastructureDocumentId,
+            EmpiricalPolicy = body.EmpiricalPolicy,
+            Tags = body.Tags,
+            IdempotencyKey = body.IdempotencyKey,
+        };
+        if (await changer.TryCreateFlowRunAsync(run, body.State ?? PendingState(), clientApiVersion, ct))
         {
-            // A concurrent request with the same key won the insert.
-            db.ChangeTracker.Clear();
-            return TypedResults.Ok((await FindByIdempotencyKeyAsync(db, body, ct))!.ToResponse(time.UtcNow()));
+            return TypedResults.Created((string?)null, run.ToResponse(time.UtcNow()));
         }
+
+        // The only unique key a new run can meet is its idempotency key: a concurrent request won the insert.
+        var winner = await FindByIdempotencyKeyAsync(db, body, ct);
+        return winner is null ? TypedResults.Conflict(Conflicts.Integrity) : TypedResults.Ok(winner.ToResponse(time.UtcNow()));
     }
 
     private static Task<FlowRun?> FindByIdempotencyKeyAsync(OrchestratorDbContext db, FlowRunCreate body, CancellationToken ct) =>
@@ -202,11 +189,10 @@ public static class FlowRunsApi
     /// was written (ACCEPT, REJECT), 200 when not (WAIT, ABORT).
     /// </summary>
     public static async Task<IResult> SetFlowRunState(
-        Guid id, HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, CancellationToken ct)
+        Guid id, HttpRequest request, RunStateChanger changer, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, SetStateRequest.Read, forbidExtra: false);
-        var parameters = new Dictionary<string, object?> { [RetryFailedFlows.ApiVersionParameter] = ApiVersionCheck.ClientVersion(request) };
-        var result = await OrchestrationResults.DecideAsync(db, () => transitions.SetFlowRunStateAsync(id, body.State, body.Force, parameters, ct), ct);
+        var result = await changer.SetFlowRunStateAsync(id, body.State, body.Force, ApiVersionCheck.ClientVersion(request), ct);
         return OrchestrationResults.ToHttp(result);
     }
 

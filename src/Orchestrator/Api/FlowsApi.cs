@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Schemas;
@@ -37,15 +37,9 @@ public static class FlowsApi
 
         DateTime now = time.UtcNow();
         var flow = new Flow { Id = Ids.New(), Created = now, Updated = now, Name = body.Name, Tags = body.Tags };
-        db.Flows.Add(flow);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        if (!await db.TryInsertAsync(flow, ct))
         {
             // Another request created it first: answer as if it had existed.
-            db.ChangeTracker.Clear();
             return TypedResults.Ok((await db.Flows.AsNoTracking().FirstAsync(f => f.Name == body.Name, ct)).ToResponse());
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Orchestrator.Api.Validation;
+using Orchestrator.Data;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Orchestration;
 using Orchestrator.Orchestration.Policies;
 

@@ -1,4 +1,4 @@
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 
 namespace Orchestrator.Api;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
@@ -19,21 +19,6 @@ public static class Conflicts
 
 public static class OrchestrationResults
 {
-    /// <summary>Runs a transition in the request's transaction; a state that could not be written aborts it.</summary>
-    public static async Task<OrchestrationResult> DecideAsync(
-        OrchestratorDbContext db, Func<Task<OrchestrationResult>> transition, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await db.InTransactionAsync(transition, cancellationToken);
-        }
-        catch (StateWriteFailedException)
-        {
-            db.ChangeTracker.Clear();
-            return StateWriteFailedException.Result;
-        }
-    }
-
     /// <summary>201 when a state was written (ACCEPT, REJECT), 200 when not (WAIT, ABORT).</summary>
     public static IResult ToHttp(OrchestrationResult result) =>
         result.Status is SetStateStatus.Accept or SetStateStatus.Reject

@@ -1,10 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
-using Orchestrator.Orchestration.Rules;
 using Orchestrator.Schemas;
 
 namespace Orchestrator.Api;
@@ -35,45 +34,29 @@ public static class TaskRunsApi
     /// returned unchanged (200): that is how a retried flow finds its earlier task runs.
     /// </summary>
     public static async Task<Results<Created<TaskRunResponse>, Ok<TaskRunResponse>>> CreateTaskRun(
-        HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, TimeProvider time, CancellationToken ct)
+        HttpRequest request, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, TaskRunCreate.Read, forbidExtra: true);
-        try
+        DateTime now = time.UtcNow();
+        var run = new TaskRun
         {
-            var created = await db.InTransactionAsync(async () =>
-            {
-                DateTime now = time.UtcNow();
-                var run = new TaskRun
-                {
-                    Id = Ids.New(),
-                    Created = now,
-                    Updated = now,
-                    Name = string.IsNullOrEmpty(body.Name) ? Slugs.Random() : body.Name,
-                    FlowRunId = body.FlowRunId,
-                    TaskKey = body.TaskKey,
-                    DynamicKey = body.DynamicKey,
-                    CacheKey = body.CacheKey,
-                    CacheExpiration = body.CacheExpiration,
-                    TaskVersion = body.TaskVersion,
-                    EmpiricalPolicy = body.EmpiricalPolicy,
-                    Tags = body.Tags,
-                    TaskInputs = body.TaskInputs,
-                };
-                // The run is saved before its first state: each of the two rows points at the other.
-                db.TaskRuns.Add(run);
-                await db.SaveChangesAsync(ct);
-                await transitions.SetInitialTaskRunStateAsync(run, body.State ?? FlowRunsApi.PendingState(), ct);
-                return run;
-            }, ct);
-            return TypedResults.Created((string?)null, created.ToResponse(time.UtcNow()));
-        }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
-        {
-            // The key is taken: an earlier attempt of the flow, or a concurrent request, created it. Trying
-            // the insert first costs that rare case a rolled-back transaction, and every new run a lookup less.
-            db.ChangeTracker.Clear();
-            return TypedResults.Ok((await FindAsync(db, body, ct))!.ToResponse(time.UtcNow()));
-        }
+            Id = Ids.New(),
+            Created = now,
+            Updated = now,
+            Name = string.IsNullOrEmpty(body.Name) ? Slugs.Random() : body.Name,
+            FlowRunId = body.FlowRunId,
+            TaskKey = body.TaskKey,
+            DynamicKey = body.DynamicKey,
+            CacheKey = body.CacheKey,
+            CacheExpiration = body.CacheExpiration,
+            TaskVersion = body.TaskVersion,
+            EmpiricalPolicy = body.EmpiricalPolicy,
+            Tags = body.Tags,
+            TaskInputs = body.TaskInputs,
+        };
+        return await changer.TryCreateTaskRunAsync(run, body.State ?? FlowRunsApi.PendingState(), ct)
+            ? TypedResults.Created((string?)null, run.ToResponse(time.UtcNow()))
+            : TypedResults.Ok((await FindAsync(db, body, ct))!.ToResponse(time.UtcNow()));
     }
 
     private static Task<TaskRun?> FindAsync(OrchestratorDbContext db, TaskRunCreate body, CancellationToken ct) =>
@@ -135,10 +118,10 @@ public static class TaskRunsApi
     /// was written (ACCEPT, REJECT), 200 when not (WAIT, ABORT).
     /// </summary>
     public static async Task<IResult> SetTaskRunState(
-        Guid id, HttpRequest request, OrchestratorDbContext db, StateTransitions transitions, CancellationToken ct)
+        Guid id, HttpRequest request, RunStateChanger changer, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, SetStateRequest.Read, forbidExtra: false);
-        var result = await OrchestrationResults.DecideAsync(db, () => transitions.SetTaskRunStateAsync(id, body.State, body.Force, parameters: null, ct), ct);
+        var result = await changer.SetTaskRunStateAsync(id, body.State, body.Force, ct);
         return OrchestrationResults.ToHttp(result);
     }
 

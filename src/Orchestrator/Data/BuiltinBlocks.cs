@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api;
 using Orchestrator.Infrastructure;
 
 namespace Orchestrator.Data;
@@ -55,7 +54,7 @@ public static class BuiltinBlocks
 
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        catch (DbUpdateException error) when (error.IsUniqueViolation())
         {
             // Another instance registered them at the same moment.
         }

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Orchestrator.Api;
 
 namespace Orchestrator.Data;
 
@@ -18,7 +17,7 @@ public static class InsertExtensions
             await db.SaveChangesAsync(cancellationToken);
             return true;
         }
-        catch (DbUpdateException error) when (ErrorHandling.IsUniqueViolation(error))
+        catch (DbUpdateException error) when (error.IsUniqueViolation())
         {
             db.ChangeTracker.Clear();
             return false;

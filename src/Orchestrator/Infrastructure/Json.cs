@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Orchestrator.Orchestration;
 
 namespace Orchestrator.Infrastructure;
 
@@ -17,8 +16,6 @@ public static class Json
         options.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         options.Converters.Add(new UtcDateTimeConverter());
         options.Converters.Add(new SecondsTimeSpanConverter());
-        options.Converters.Add(new JsonStringEnumConverter<StateType>(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
-        options.Converters.Add(new JsonStringEnumConverter<SetStateStatus>(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
         return options;
     }
 
@@ -59,6 +56,14 @@ public sealed class UtcDateTimeConverter : JsonConverter<DateTime>
     public override void Write(Utf8JsonWriter writer, DateTime value, JsonSerializerOptions options) =>
         writer.WriteStringValue(Json.FormatTimestamp(value));
 }
+
+/// <summary>
+/// Enums travel as their upper-case names (<c>"RUNNING"</c>, <c>"ACCEPT"</c>), never as numbers. An enum
+/// opts in with <c>[JsonConverter(typeof(UpperCaseEnumConverter&lt;T&gt;))]</c>, so this layer needs to
+/// know none of them.
+/// </summary>
+public sealed class UpperCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false)
+    where TEnum : struct, Enum;
 
 /// <summary>Durations travel as a number of seconds, as Python's pydantic writes a timedelta.</summary>
 public sealed class SecondsTimeSpanConverter : JsonConverter<TimeSpan>

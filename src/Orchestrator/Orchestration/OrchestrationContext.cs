@@ -11,20 +11,20 @@ namespace Orchestrator.Orchestration;
 /// </summary>
 public abstract class OrchestrationContext
 {
-    private readonly Dictionary<string, object?> _parameters;
+    private readonly Dictionary<string, object?> _parameters = [];
 
     protected OrchestrationContext(
         OrchestratorDbContext db,
         TimeProvider time,
+        INestedTransitions nested,
         State? initialState,
-        State? proposedState,
-        IReadOnlyDictionary<string, object?>? parameters)
+        State? proposedState)
     {
         Db = db;
         Time = time;
+        Nested = nested;
         InitialState = initialState;
         ProposedState = proposedState;
-        _parameters = parameters is null ? [] : new Dictionary<string, object?>(parameters);
         Now = time.UtcNow();
         if (initialState is not null && Now <= initialState.Timestamp)
         {
@@ -38,8 +38,8 @@ public abstract class OrchestrationContext
 
     public OrchestrationOptions Options { get; init; } = new();
 
-    /// <summary>The procedure that built this context; rules that orchestrate other runs go through it.</summary>
-    public StateTransitions? Transitions { get; init; }
+    /// <summary>How a rule changes the state of another run within this transition.</summary>
+    public INestedTransitions Nested { get; }
 
     public TimeProvider Time { get; }
 
@@ -91,13 +91,16 @@ public abstract class OrchestrationContext
 public sealed class FlowOrchestrationContext(
     OrchestratorDbContext db,
     TimeProvider time,
+    INestedTransitions nested,
     FlowRun run,
     State? initialState,
-    State? proposedState,
-    IReadOnlyDictionary<string, object?>? parameters)
-    : OrchestrationContext(db, time, initialState, proposedState, parameters)
+    State? proposedState)
+    : OrchestrationContext(db, time, nested, initialState, proposedState)
 {
     public FlowRun FlowRun { get; } = run;
+
+    /// <summary>The API version the client sent (<c>X-PREFECT-API-VERSION</c>), or null without one.</summary>
+    public Version? ClientApiVersion { get; init; }
 
     public override Run Run => FlowRun;
 }
@@ -105,11 +108,11 @@ public sealed class FlowOrchestrationContext(
 public sealed class TaskOrchestrationContext(
     OrchestratorDbContext db,
     TimeProvider time,
+    INestedTransitions nested,
     TaskRun run,
     State? initialState,
-    State? proposedState,
-    IReadOnlyDictionary<string, object?>? parameters)
-    : OrchestrationContext(db, time, initialState, proposedState, parameters)
+    State? proposedState)
+    : OrchestrationContext(db, time, nested, initialState, proposedState)
 {
     public TaskRun TaskRun { get; } = run;
 

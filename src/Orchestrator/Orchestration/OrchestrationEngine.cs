@@ -2,24 +2,23 @@ namespace Orchestrator.Orchestration;
 
 /// <summary>
 /// Runs one transition through its rules: before hooks in priority order, then the bookkeeping
-/// transforms, then validation (writing the state), then after hooks in reverse. The engine alone decides
+/// transforms, then validation (staging the state to be written), then after hooks in reverse. The engine alone decides
 /// which hook of a rule runs (none when invalid, cleanup when fizzled).
 /// </summary>
 public static class OrchestrationEngine
 {
-    public const string WriteFailedReason = "Error validating state: [the state could not be written]";
-
     /// <summary>
-    /// Writes the proposed state; returns whether it succeeded. Supplied by the caller, which owns the
-    /// database work, so engine tests can drive the life cycle without one.
+    /// Makes the proposed state the run's new state in the unit of work. Supplied by the caller, which
+    /// owns the database work (and answers a write that fails when it saves), so engine tests can drive
+    /// the life cycle without one.
     /// </summary>
-    public delegate Task<bool> Validator(OrchestrationContext context, CancellationToken cancellationToken);
+    public delegate void StateStager(OrchestrationContext context);
 
     /// <param name="rules">The compiled policy rules followed by the compiled global transforms.</param>
     public static async Task RunAsync(
         OrchestrationContext context,
         IReadOnlyList<OrchestrationRule> rules,
-        Validator validate,
+        StateStager stage,
         CancellationToken cancellationToken)
     {
         foreach (OrchestrationRule rule in rules)
@@ -27,7 +26,7 @@ public static class OrchestrationEngine
             await EnterAsync(rule, context, cancellationToken);
         }
 
-        await ValidateAsync(context, validate, cancellationToken);
+        Validate(context, stage);
 
         // Exits run in reverse; an exception in one exit does not stop the others, the first one wins.
         Exception? exitError = null;
@@ -105,7 +104,7 @@ public static class OrchestrationEngine
         }
     }
 
-    private static async Task ValidateAsync(OrchestrationContext context, Validator validate, CancellationToken cancellationToken)
+    private static void Validate(OrchestrationContext context, StateStager stage)
     {
         if (context.ProposedState is null)
         {
@@ -113,19 +112,8 @@ public static class OrchestrationEngine
             return;
         }
 
-        // One retry, as Prefect does; a write that fails twice aborts and leaves the run as it was.
-        for (int attempt = 0; attempt < 2; attempt++)
-        {
-            if (await validate(context, cancellationToken))
-            {
-                context.ValidatedState = context.ProposedState;
-                return;
-            }
-        }
-
-        context.ProposedState = null;
-        context.ResponseStatus = SetStateStatus.Abort;
-        context.ResponseDetails = ResponseDetails.Abort(WriteFailedReason);
+        stage(context);
+        context.ValidatedState = context.ProposedState;
     }
 
     private static async Task<Exception?> CaptureAsync(Func<Task> action)

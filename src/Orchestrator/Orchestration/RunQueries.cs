@@ -11,10 +11,10 @@ internal static class RunQueries
 {
     // Row locks need raw SQL. The lock is taken in a subquery, and the state joined to the row it returns.
     public static Task<TaskRun?> LockTaskRunOnPostgres(OrchestratorDbContext db, Guid id, CancellationToken cancellationToken) =>
-        db.TaskRuns.FromSqlRaw("SELECT * FROM task_run WHERE id = {0} FOR UPDATE", id).Include(r => r.State).FirstOrDefaultAsync(cancellationToken);
+        db.TaskRuns.FromSqlRaw("SELECT * FROM task_run WHERE id = {0} FOR UPDATE", id).Include(r => r.State).SingleOrDefaultAsync(cancellationToken);
 
     public static Task<FlowRun?> LockFlowRunOnPostgres(OrchestratorDbContext db, Guid id, CancellationToken cancellationToken) =>
-        db.FlowRuns.FromSqlRaw("SELECT * FROM flow_run WHERE id = {0} FOR UPDATE", id).Include(r => r.State).FirstOrDefaultAsync(cancellationToken);
+        db.FlowRuns.FromSqlRaw("SELECT * FROM flow_run WHERE id = {0} FOR UPDATE", id).Include(r => r.State).SingleOrDefaultAsync(cancellationToken);
 
     public static Task<TaskRun?> TaskRunWithState(OrchestratorDbContext db, Guid id, CancellationToken cancellationToken) =>
         db.TaskRuns.Include(r => r.State).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);

@@ -1,4 +1,4 @@
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;

@@ -1,7 +1,7 @@
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
-using Orchestrator.Api.Validation;
+using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Orchestration;
 

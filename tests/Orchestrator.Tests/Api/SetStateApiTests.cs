@@ -216,13 +216,14 @@ public abstract class SetStateApiTests(DatabaseKind database)
     }
 
     [Fact]
-    public async Task ENG_29_OnTheDatabase_AStateThatCannotBeWritten_AbortsAndChangesNothing()
+    public async Task SetState_AbortsAndKeepsNothingOfTheTransition_WhenItsStateCannotBeWritten()
     {
         var clock = new ManualClock();
         await using var app = await TestApp.StartAsync(database, clock);
-        Guid task = await app.RunInStateAsync("task", new { type = "PENDING" });
+        await app.CreateLimitAsync("db", 1);
+        Guid task = await app.RunInStateAsync("task", new { type = "PENDING" }, new { tags = new[] { "db" } });
         var before = await app.TaskRunAsync(task);
-        // Occupy the (run, timestamp) slot the next state will need, so both write attempts fail.
+        // Occupy the (run, timestamp) key the next state will need, so the transition's write fails.
         await app.WithDbAsync(async db =>
         {
             DateTime next = before.StateTimestamp!.Value.AddTicks(10);
@@ -235,11 +236,21 @@ public abstract class SetStateApiTests(DatabaseKind database)
 
         status.Should().Be(200);
         result.Str("status").Should().Be("ABORT");
-        result!["details"].Str("reason").Should().StartWith("Error validating state:");
+        result!["state"].Should().BeNull();
+        result["details"].Str("reason").Should().Be(RunStateChanger.WriteFailedReason);
+        // Neither the state, nor the bookkeeping, nor the slot the rules took in the same transition is kept.
         after.StateId.Should().Be(before.StateId);
         after.StateType.Should().Be(StateType.Pending);
         after.RunCount.Should().Be(0);
         after.StartTime.Should().BeNull();
+        (await app.ActiveSlotsAsync("db")).Should().BeEmpty();
+        (await app.WithDbAsync(db => db.TaskRunStates.CountAsync(s => s.TaskRunId == task))).Should().Be(2);
+
+        // The request's context was left clean: the next proposal is decided as usual.
+        await app.WithDbAsync(async db => await db.TaskRunStates.Where(s => s.Type == StateType.Paused).ExecuteDeleteAsync());
+        var (_, retried) = await app.SetTaskRunStateAsync(task, new { type = "RUNNING" });
+        retried.Str("status").Should().Be("ACCEPT");
+        (await app.ActiveSlotsAsync("db")).Should().Equal(task);
     }
 
     [Fact]

@@ -66,16 +66,15 @@ public static class Scenarios
     public static async Task<Run> RunAsync(this TestApp app, string kind, Guid id) =>
         kind == "flow" ? await app.FlowRunAsync(id) : await app.TaskRunAsync(id);
 
-    /// <summary>Proposes a state through the procedure with the given policy, in one transaction.</summary>
+    /// <summary>Proposes a state through the state changer with the given policy, as one unit.</summary>
     public static async Task<OrchestrationResult> ProposeAsync(
-        this TestApp app, string kind, Guid id, State state, OrchestrationPolicy policy, IReadOnlyDictionary<string, object?>? parameters = null)
+        this TestApp app, string kind, Guid id, State state, OrchestrationPolicy policy, Version? clientApiVersion = null)
     {
         await using var scope = app.Scope();
-        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        var transitions = scope.ServiceProvider.GetRequiredService<StateTransitions>();
-        return await db.InTransactionAsync(() => kind == "flow"
-            ? transitions.SetFlowRunStateAsync(id, state, policy, parameters, CancellationToken.None)
-            : transitions.SetTaskRunStateAsync(id, state, policy, parameters, CancellationToken.None), CancellationToken.None);
+        var changer = scope.ServiceProvider.GetRequiredService<RunStateChanger>();
+        return kind == "flow"
+            ? await changer.SetFlowRunStateAsync(id, state, policy, clientApiVersion, CancellationToken.None)
+            : await changer.SetTaskRunStateAsync(id, state, policy, CancellationToken.None);
     }
 
     public static State Proposal(StateType type, string? name = null, StateDetails? details = null) => new()

@@ -1,3 +1,4 @@
+using Orchestrator.Data;
 using Orchestrator.Orchestration;
 using Orchestrator.Tests.Infrastructure;
 using static Orchestrator.Tests.Infrastructure.ApiCalls;

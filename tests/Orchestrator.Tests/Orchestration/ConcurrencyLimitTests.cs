@@ -1,3 +1,4 @@
+using Orchestrator.Data;
 using Orchestrator.Orchestration;
 using Orchestrator.Orchestration.Rules;
 using Orchestrator.Tests.Infrastructure;

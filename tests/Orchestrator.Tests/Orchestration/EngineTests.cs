@@ -17,11 +17,10 @@ public sealed class EngineTests
         int calls = 0;
         OrchestrationContext? seen = null;
 
-        await OrchestrationEngine.RunAsync(context, Bind(context, new ProbeRule()), (ctx, _) =>
+        await OrchestrationEngine.RunAsync(context, Bind(context, new ProbeRule()), ctx =>
         {
             calls++;
             seen = ctx;
-            return System.Threading.Tasks.Task.FromResult(true);
         }, CancellationToken.None);
 
         calls.Should().Be(1);
@@ -48,7 +47,7 @@ public sealed class EngineTests
         var rule = new ProbeRule();
         rule.Bind(StateType.Scheduled, StateType.Completed);
 
-        await OrchestrationEngine.RunAsync(context, [rule], Write, CancellationToken.None);
+        await OrchestrationEngine.RunAsync(context, [rule], Stage, CancellationToken.None);
 
         (rule.Before, rule.After, rule.Cleanup).Should().Be((0, 0, 0));
         rule.Invalid(context).Should().BeTrue();
@@ -382,42 +381,17 @@ public sealed class EngineTests
 
     [Theory]
     [MemberData(nameof(DistinctPairs))]
-    public async Task ENG_29_ValidationFailingTwice_AbortsAndCleansUp(StateType? initial, StateType? proposed)
+    public async Task ENG_29_Validation_StagesTheProposedStateOnce_AndNothingWhenNullified(StateType? initial, StateType? proposed)
     {
         var context = Task(initial, proposed);
         var rule = new ProbeRule();
+        int staged = 0;
 
-        await OrchestrationEngine.RunAsync(context, Bind(context, rule), (_, _) => System.Threading.Tasks.Task.FromResult(false), CancellationToken.None);
+        await OrchestrationEngine.RunAsync(context, Bind(context, rule), ctx => { staged++; Stage(ctx); }, CancellationToken.None);
 
-        context.Run.StateId.Should().BeNull();
-        rule.Before.Should().Be(1);
-        if (proposed is null)
-        {
-            (rule.After, rule.Cleanup).Should().Be((1, 0));
-        }
-        else
-        {
-            (rule.After, rule.Cleanup).Should().Be((0, 1));
-            context.ResponseStatus.Should().Be(SetStateStatus.Abort);
-            context.ResponseDetails.Reason.Should().StartWith("Error validating state:");
-            context.ValidatedState.Should().BeNull();
-        }
-    }
-
-    [Fact]
-    public async Task ENG_30_ValidationFailingOnce_SucceedsOnTheSecondAttempt()
-    {
-        var context = Task(StateType.Pending, StateType.Running);
-        var rule = new ProbeRule();
-        int attempts = 0;
-
-        await OrchestrationEngine.RunAsync(context, Bind(context, rule), (ctx, ct) => ++attempts == 1
-            ? System.Threading.Tasks.Task.FromResult(false)
-            : Write(ctx, ct), CancellationToken.None);
-
-        attempts.Should().Be(2);
-        context.Run.StateId.Should().Be(context.ValidatedState!.Id);
-        (rule.After, rule.Cleanup).Should().Be((1, 0));
+        staged.Should().Be(proposed is null ? 0 : 1);
+        context.ValidatedState.Should().Be(context.ProposedState);
+        (rule.Before, rule.After, rule.Cleanup).Should().Be((1, 1, 0));
     }
 
     [Fact]

@@ -79,12 +79,12 @@ internal static class Contexts
     };
 
     public static OrchestrationContext Task(StateType? initial, StateType? proposed) =>
-        new TaskOrchestrationContext(null!, TimeProvider.System, new TaskRun { Id = Guid.NewGuid() },
-            initial is { } i ? NewState(i) : null, proposed is { } p ? NewState(p) : null, null);
+        new TaskOrchestrationContext(null!, TimeProvider.System, NoNestedTransitions.Instance, new TaskRun { Id = Guid.NewGuid() },
+            initial is { } i ? NewState(i) : null, proposed is { } p ? NewState(p) : null);
 
     public static OrchestrationContext Flow(StateType? initial, StateType? proposed) =>
-        new FlowOrchestrationContext(null!, TimeProvider.System, new FlowRun { Id = Guid.NewGuid() },
-            initial is { } i ? NewState(i) : null, proposed is { } p ? NewState(p) : null, null);
+        new FlowOrchestrationContext(null!, TimeProvider.System, NoNestedTransitions.Instance, new FlowRun { Id = Guid.NewGuid() },
+            initial is { } i ? NewState(i) : null, proposed is { } p ? NewState(p) : null);
 
     /// <summary>Binds the rules to the context's intended transition, as a policy compiles them.</summary>
     public static List<OrchestrationRule> Bind(OrchestrationContext context, params OrchestrationRule[] rules)
@@ -97,18 +97,23 @@ internal static class Contexts
         return [.. rules];
     }
 
-    /// <summary>Validation that always succeeds: points the run at the proposed state.</summary>
-    public static Task<bool> Write(OrchestrationContext context, CancellationToken cancellationToken)
-    {
-        context.Run.StateId = context.ProposedState!.Id;
-        return System.Threading.Tasks.Task.FromResult(true);
-    }
+    /// <summary>Staging as the state changer does it, without a database: points the run at the proposed state.</summary>
+    public static void Stage(OrchestrationContext context) => context.Run.StateId = context.ProposedState!.Id;
 
     public static Task RunAsync(OrchestrationContext context, params OrchestrationRule[] rules) =>
-        OrchestrationEngine.RunAsync(context, Bind(context, rules), Write, CancellationToken.None);
+        OrchestrationEngine.RunAsync(context, Bind(context, rules), Stage, CancellationToken.None);
 
     public static IEnumerable<StateType?> TypesAndNone => StateTypes.All.Select(t => (StateType?)t).Append(null);
 
     public static IEnumerable<object?[]> AllPairs =>
         from i in TypesAndNone from p in TypesAndNone select new object?[] { i, p };
+}
+
+/// <summary>Engine tests run one transition with no database; a rule that starts another one is a test bug.</summary>
+internal sealed class NoNestedTransitions : INestedTransitions
+{
+    public static readonly NoNestedTransitions Instance = new();
+
+    public Task<OrchestrationResult> ForceTaskRunStateAsync(Guid taskRunId, State state, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("Engine tests have no database to change another run in.");
 }

@@ -1,3 +1,5 @@
+using Orchestrator.Data;
+
 namespace Orchestrator.Orchestration.Rules;
 
 /// <summary>The state both retry rules answer with: SCHEDULED "AwaitingRetry" after the run's retry delay.</summary>

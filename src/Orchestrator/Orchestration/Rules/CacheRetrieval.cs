@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 
 namespace Orchestrator.Orchestration.Rules;

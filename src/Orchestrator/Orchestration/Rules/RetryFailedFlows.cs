@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
 
 namespace Orchestrator.Orchestration.Rules;
 
@@ -9,8 +10,6 @@ namespace Orchestrator.Orchestration.Rules;
 /// </summary>
 public sealed class RetryFailedFlows : OrchestrationRule<FlowOrchestrationContext>
 {
-    public const string ApiVersionParameter = "api-version";
-
     private static readonly Version FirstVersionRetryingItsOwnTasks = new(0, 8, 3);
 
     public override IReadOnlySet<StateType?> FromStates => StateSets.Of(StateType.Running);
@@ -25,7 +24,7 @@ public sealed class RetryFailedFlows : OrchestrationRule<FlowOrchestrationContex
         }
 
         DateTime retryAt = AwaitingRetry.RetryAt(context);
-        if (context.Parameters.GetValueOrDefault(ApiVersionParameter) is Version version && version < FirstVersionRetryingItsOwnTasks)
+        if (context.ClientApiVersion is { } version && version < FirstVersionRetryingItsOwnTasks)
         {
             var failedTaskRunIds = await context.Db.TaskRuns
                 .Where(t => t.FlowRunId == context.FlowRun.Id && t.StateType == StateType.Failed)
@@ -34,7 +33,7 @@ public sealed class RetryFailedFlows : OrchestrationRule<FlowOrchestrationContex
             foreach (Guid taskRunId in failedTaskRunIds)
             {
                 State retry = context.NewState(StateType.Scheduled, AwaitingRetry.Name, details: new StateDetails { ScheduledTime = retryAt });
-                await context.Transitions!.SetTaskRunStateAsync(taskRunId, retry, force: true, parameters: null, cancellationToken);
+                await context.Nested.ForceTaskRunStateAsync(taskRunId, retry, cancellationToken);
                 var taskRun = await context.Db.TaskRuns.FirstAsync(t => t.Id == taskRunId, cancellationToken);
                 taskRun.RunCount = 0;
             }

@@ -1,3 +1,5 @@
+using Orchestrator.Data;
+
 namespace Orchestrator.Orchestration.Rules;
 
 /// <summary>
@@ -29,7 +31,7 @@ public sealed class SecureTaskConcurrencySlots : OrchestrationRule<TaskOrchestra
         var full = limits.FirstOrDefault(l => l.ActiveSlots.Count >= l.Limit);
         if (full is not null)
         {
-            DelayTransition(context, ConcurrencySlots.WaitSeconds(context.Options), $"Concurrency limit for the {full.Tag} tag has been reached");
+            DelayTransition(context, WaitSeconds(context.Options), $"Concurrency limit for the {full.Tag} tag has been reached");
             return;
         }
 
@@ -48,4 +50,9 @@ public sealed class SecureTaskConcurrencySlots : OrchestrationRule<TaskOrchestra
     {
         await ConcurrencySlots.ReleaseAsync(context.Db, context.TaskRun.Id, _secured, cancellationToken);
     }
+
+    /// <summary>Decision D5: the configured wait, with up to the configured jitter added at random.</summary>
+    private static int WaitSeconds(OrchestrationOptions options) =>
+        options.ConcurrencyLimitWaitSeconds
+        + (options.ConcurrencyLimitWaitJitterSeconds > 0 ? Random.Shared.Next(options.ConcurrencyLimitWaitJitterSeconds + 1) : 0);
 }

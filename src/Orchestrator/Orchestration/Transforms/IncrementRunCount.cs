@@ -1,3 +1,5 @@
+using Orchestrator.Data;
+
 namespace Orchestrator.Orchestration.Transforms;
 
 /// <summary>Counts entries into RUNNING, the current attempt included; retry rules compare against it.</summary>

@@ -1,3 +1,5 @@
+using Orchestrator.Data;
+
 namespace Orchestrator.Orchestration.Transforms;
 
 /// <summary>Adds the time spent in RUNNING whenever a run leaves it (or is forced into it again).</summary>

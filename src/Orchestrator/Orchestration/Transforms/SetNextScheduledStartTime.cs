@@ -1,3 +1,5 @@
+using Orchestrator.Data;
+
 namespace Orchestrator.Orchestration.Transforms;
 
 /// <summary>Tracks the scheduled time of the run's current SCHEDULED state, cleared once it leaves it.</summary>

@@ -1,3 +1,5 @@
+using Orchestrator.Data;
+
 namespace Orchestrator.Orchestration.Transforms;
 
 /// <summary>Records when the run first entered RUNNING; later attempts keep the first start.</summary>

@@ -1,4 +1,4 @@
-using Orchestrator.Infrastructure;
+using Orchestrator.Data;
 
 namespace Orchestrator.Orchestration.Transforms;
 
@@ -16,12 +16,8 @@ public sealed class UpdateSubflowParentTask : UniversalTransform
             return;
         }
 
-        State mirrored = validated with
-        {
-            Id = Ids.New(),
-            Timestamp = context.Time.UtcNow(),
-            StateDetails = validated.StateDetails with { ChildFlowRunId = flow.FlowRun.Id },
-        };
-        await context.Transitions!.SetTaskRunStateAsync(parentTaskRunId, mirrored, force: true, parameters: null, cancellationToken);
+        // The parent's transition stamps its own id and timestamp on the copy.
+        State mirrored = validated with { StateDetails = validated.StateDetails with { ChildFlowRunId = flow.FlowRun.Id } };
+        await context.Nested.ForceTaskRunStateAsync(parentTaskRunId, mirrored, cancellationToken);
     }
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Orchestrator.Infrastructure;
 
-namespace Orchestrator.Api.Validation;
+namespace Orchestrator.Schemas.Validation;
 
 /// <summary>Reads a request's JSON body through a schema reader, answering 422 for anything malformed.</summary>
 public static class RequestBody

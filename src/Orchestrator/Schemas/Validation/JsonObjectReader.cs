@@ -1,8 +1,9 @@
 using System.Text.Json;
+using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
 
-namespace Orchestrator.Api.Validation;
+namespace Orchestrator.Schemas.Validation;
 
 /// <summary>
 /// Reads one JSON object of a request against its schema and collects every problem with its location,

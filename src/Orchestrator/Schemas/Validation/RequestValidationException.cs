@@ -1,6 +1,6 @@
 using Orchestrator.Infrastructure;
 
-namespace Orchestrator.Api.Validation;
+namespace Orchestrator.Schemas.Validation;
 
 /// <summary>One entry of a 422 answer, in pydantic's shape: where, what, and the error kind.</summary>
 public sealed record ValidationError(IReadOnlyList<object> Loc, string Msg, string Type);

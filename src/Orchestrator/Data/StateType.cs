@@ -1,6 +1,10 @@
-namespace Orchestrator.Orchestration;
+using System.Text.Json.Serialization;
+using Orchestrator.Infrastructure;
+
+namespace Orchestrator.Data;
 
 /// <summary>The eight kinds of state a run can be in; the JSON form is the upper-case name.</summary>
+[JsonConverter(typeof(UpperCaseEnumConverter<StateType>))]
 public enum StateType
 {
     Scheduled,

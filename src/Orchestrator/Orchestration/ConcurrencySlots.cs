@@ -1,10 +1,14 @@
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
 
-namespace Orchestrator.Orchestration.Rules;
+namespace Orchestrator.Orchestration;
 
-/// <summary>Reading (locked) and releasing concurrency-limit slots, shared by the slot rules.</summary>
-internal static class ConcurrencySlots
+/// <summary>
+/// The slots of the concurrency limits: the limit rows locked in one order, and a task run's slots given
+/// back. The slot rules call it inside a transition; the API calls it when a limit is changed or a task
+/// run is deleted.
+/// </summary>
+public static class ConcurrencySlots
 {
     /// <summary>
     /// The limit rows for these tags, locked until the transaction ends and always in tag order, so two
@@ -38,8 +42,4 @@ internal static class ConcurrencySlots
             limit.ActiveSlots.Remove(taskRunId);
         }
     }
-
-    public static int WaitSeconds(OrchestrationOptions options) =>
-        options.ConcurrencyLimitWaitSeconds
-        + (options.ConcurrencyLimitWaitJitterSeconds > 0 ? Random.Shared.Next(options.ConcurrencyLimitWaitJitterSeconds + 1) : 0);
 }

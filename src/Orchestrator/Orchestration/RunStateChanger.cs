@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration.Policies;
+
+namespace Orchestrator.Orchestration;
+
+/// <summary>
+/// One state change as one unit: begin the transaction, lock the run, run the policy's rules and the
+/// bookkeeping transforms around staging the proposed state, write everything in one batch, commit. A
+/// transition whose writes fail is rolled back whole and answered ABORT; the run stays as it was. The
+/// endpoints call one method of this class and map its result to HTTP.
+/// </summary>
+public sealed class RunStateChanger(
+    OrchestratorDbContext db,
+    TimeProvider time,
+    IOptions<OrchestrationOptions> options,
+    ILogger<RunStateChanger> logger) : INestedTransitions
+{
+    /// <summary>The reason of the ABORT a transition gets when its writes cannot be saved.</summary>
+    public const string WriteFailedReason = "Error validating state: [the state could not be written]";
+
+    private static readonly OrchestrationResult WriteFailed =
+        new(null, SetStateStatus.Abort, ResponseDetails.Abort(WriteFailedReason));
+
+    /// <summary>Proposes a flow run state: the core policy decides, or the minimal one with <paramref name="force"/>.</summary>
+    /// <param name="clientApiVersion">The client's <c>X-PREFECT-API-VERSION</c>; older clients get their failed tasks retried for them.</param>
+    public Task<OrchestrationResult> SetFlowRunStateAsync(
+        Guid flowRunId, State proposed, bool force, Version? clientApiVersion, CancellationToken cancellationToken) =>
+        SetFlowRunStateAsync(flowRunId, proposed, force ? MinimalFlowPolicy.Instance : CoreFlowPolicy.Instance, clientApiVersion, cancellationToken);
+
+    /// <summary>Proposes a task run state: the core policy decides, or the minimal one with <paramref name="force"/>.</summary>
+    public Task<OrchestrationResult> SetTaskRunStateAsync(Guid taskRunId, State proposed, bool force, CancellationToken cancellationToken) =>
+        SetTaskRunStateAsync(taskRunId, proposed, force ? MinimalTaskPolicy.Instance : CoreTaskPolicy.Instance, cancellationToken);
+
+    /// <summary>With a policy of the caller's choosing: tests compose policies of the rules they pin.</summary>
+    internal Task<OrchestrationResult> SetFlowRunStateAsync(
+        Guid flowRunId, State proposed, OrchestrationPolicy policy, Version? clientApiVersion, CancellationToken cancellationToken) =>
+        InOneUnitAsync(flowRunId, () => ChangeFlowRunAsync(flowRunId, proposed, policy, clientApiVersion, cancellationToken), cancellationToken);
+
+    /// <inheritdoc cref="SetFlowRunStateAsync(Guid, State, OrchestrationPolicy, Version?, CancellationToken)"/>
+    internal Task<OrchestrationResult> SetTaskRunStateAsync(
+        Guid taskRunId, State proposed, OrchestrationPolicy policy, CancellationToken cancellationToken) =>
+        InOneUnitAsync(taskRunId, () => ChangeTaskRunAsync(taskRunId, proposed, policy, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Inserts a new flow run with its initial state (forced, as 2.7.0 does) in one transaction. False,
+    /// with nothing written, when one of its unique keys (the idempotency key) is already taken.
+    /// </summary>
+    public Task<bool> TryCreateFlowRunAsync(FlowRun run, State initial, Version? clientApiVersion, CancellationToken cancellationToken) =>
+        TryCreateAsync(run, () => OrchestrateAsync(FlowContext(run, initial, clientApiVersion), MinimalFlowPolicy.Instance, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Inserts a new task run with its initial state in one transaction. False, with nothing written, when
+    /// the (flow run, task key, dynamic key) is taken: an earlier attempt of the flow or a concurrent
+    /// request created it. Trying the insert first costs that rare case a rolled-back transaction, and
+    /// every new run a lookup less.
+    /// </summary>
+    public Task<bool> TryCreateTaskRunAsync(TaskRun run, State initial, CancellationToken cancellationToken) =>
+        TryCreateAsync(run, () => OrchestrateAsync(TaskContext(run, initial), MinimalTaskPolicy.Instance, cancellationToken), cancellationToken);
+
+    Task<OrchestrationResult> INestedTransitions.ForceTaskRunStateAsync(Guid taskRunId, State state, CancellationToken cancellationToken) =>
+        ChangeTaskRunAsync(taskRunId, state, MinimalTaskPolicy.Instance, cancellationToken);
+
+    private async Task<OrchestrationResult> InOneUnitAsync(Guid runId, Func<Task<OrchestrationResult>> change, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await db.InTransactionAsync(change, cancellationToken);
+        }
+        catch (DbUpdateException error)
+        {
+            // PostgreSQL ends the transaction at the failed statement, so nothing of it can be kept; the
+            // tracker still holds the entities of the lost transaction and must not save them later.
+            logger.LogWarning(error, "Writing the state of run {RunId} failed; the transition is rolled back and answered ABORT", runId);
+            db.ChangeTracker.Clear();
+            return WriteFailed;
+        }
+    }
+
+    private async Task<bool> TryCreateAsync(Run run, Func<Task<OrchestrationResult>> setInitialState, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await db.InTransactionAsync(async () =>
+            {
+                // The run is saved before its first state: each of the two rows points at the other.
+                db.Add(run);
+                await db.SaveChangesAsync(cancellationToken);
+                await setInitialState();
+                return true;
+            }, cancellationToken);
+        }
+        catch (DbUpdateException error) when (error.IsUniqueViolation())
+        {
+            db.ChangeTracker.Clear();
+            return false;
+        }
+    }
+
+    private async Task<OrchestrationResult> ChangeFlowRunAsync(
+        Guid flowRunId, State proposed, OrchestrationPolicy policy, Version? clientApiVersion, CancellationToken cancellationToken)
+    {
+        var run = await LockAsync<FlowRun>(db.IsPostgres ? RunQueries.LockFlowRunOnPostgres : RunQueries.FlowRunWithState, flowRunId, cancellationToken)
+            ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
+        return await OrchestrateAsync(FlowContext(run, proposed, clientApiVersion), policy, cancellationToken);
+    }
+
+    private async Task<OrchestrationResult> ChangeTaskRunAsync(Guid taskRunId, State proposed, OrchestrationPolicy policy, CancellationToken cancellationToken)
+    {
+        var run = await LockAsync<TaskRun>(db.IsPostgres ? RunQueries.LockTaskRunOnPostgres : RunQueries.TaskRunWithState, taskRunId, cancellationToken)
+            ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
+        return await OrchestrateAsync(TaskContext(run, proposed), policy, cancellationToken);
+    }
+
+    private FlowOrchestrationContext FlowContext(FlowRun run, State proposed, Version? clientApiVersion) =>
+        new(db, time, this, run, run.State?.ToState(), proposed) { Options = options.Value, ClientApiVersion = clientApiVersion };
+
+    private TaskOrchestrationContext TaskContext(TaskRun run, State proposed) =>
+        new(db, time, this, run, run.State?.ToState(), proposed) { Options = options.Value };
+
+    /// <summary>
+    /// Decision D3: the run row is locked for the rest of the transaction, so two proposals for one run
+    /// are decided one after the other. On PostgreSQL the lock is taken in a subquery and the current
+    /// state joined to it, in one statement. When that statement had to wait for another transition of
+    /// the run, the lock returns the run row as that transition left it, but the join still reads the
+    /// state rows of the snapshot taken before the wait, where the run's new state does not exist yet:
+    /// the run then comes back pointing at a state that did not load, and a second statement, with a
+    /// snapshot of its own, reads it (the race tests catch a transition decided from a stale state).
+    /// SQLite transactions here are immediate, which already serializes every writer.
+    /// </summary>
+    private async Task<TRun?> LockAsync<TRun>(Func<OrchestratorDbContext, Guid, CancellationToken, Task<TRun?>> query, Guid id, CancellationToken cancellationToken)
+        where TRun : Run
+    {
+        var run = await query(db, id, cancellationToken);
+        if (run?.StateId is not null)
+        {
+            var current = db.Entry((object)run).Reference(nameof(TaskRun.State));
+            if (current.CurrentValue is null)
+            {
+                // The include marked the reference loaded, and a loaded reference is not read again.
+                current.IsLoaded = false;
+                await current.LoadAsync(cancellationToken);
+            }
+        }
+
+        return run;
+    }
+
+    private async Task<OrchestrationResult> OrchestrateAsync(OrchestrationContext context, OrchestrationPolicy policy, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        bool isFlow = context is FlowOrchestrationContext;
+        State? initial = context.InitialState;
+        State proposed = Stamp(context.ProposedState!, context.Now);
+        context.ProposedState = proposed;
+
+        StateType? from = initial?.Type;
+        StateType? to = proposed.Type;
+        OrchestrationPolicy global = isFlow ? GlobalFlowPolicy.Instance : GlobalTaskPolicy.Instance;
+        var rules = policy.CompileTransitionRules(from, to).Concat(global.CompileTransitionRules(from, to)).ToList();
+
+        await OrchestrationEngine.RunAsync(context, rules, StageState, cancellationToken);
+
+        // The new state, the run's bookkeeping and whatever the rules changed go to the database in one
+        // batch. Nothing the rules read depends on the state row being there before this point.
+        await db.SaveChangesAsync(cancellationToken);
+
+        logger.LogInformation(
+            "Transition of {RunKind} run {RunId}: {From} -> {Proposed} ({ProposedName}) -> {Validated} ({ValidatedName}) by {Policy} [{Rules}]: {Status} {Reason} in {ElapsedMs:0.0} ms",
+            isFlow ? "flow" : "task",
+            context.Run.Id,
+            from.ToMessageName(),
+            proposed.Type.ToWire(),
+            proposed.Name,
+            context.ValidatedStateType.ToMessageName(),
+            context.ValidatedState?.Name,
+            policy.Name,
+            string.Join(", ", context.Trace),
+            context.ResponseStatus.ToString().ToUpperInvariant(),
+            context.ResponseDetails.Reason,
+            stopwatch.Elapsed.TotalMilliseconds);
+
+        return new OrchestrationResult(context.ValidatedState, context.ResponseStatus, context.ResponseDetails);
+    }
+
+    /// <summary>
+    /// The server owns a state's id and timestamp; a SCHEDULED state without a time is due now. The
+    /// timestamp is taken once the run is locked, so a run's history is ordered as it was decided.
+    /// </summary>
+    private static State Stamp(State proposed, DateTime now)
+    {
+        var stamped = proposed with { Id = Ids.New(), Timestamp = now };
+        if (stamped.Type == StateType.Scheduled && stamped.StateDetails.ScheduledTime is null)
+        {
+            stamped = stamped with { StateDetails = stamped.StateDetails with { ScheduledTime = now } };
+        }
+
+        return stamped;
+    }
+
+    /// <summary>
+    /// Validation: the proposed state becomes the run's state in the unit of work. It is written with the
+    /// rest of the transition when the transition is saved; a failed write is answered by <see cref="InOneUnitAsync"/>.
+    /// </summary>
+    private void StageState(OrchestrationContext context)
+    {
+        State state = context.ProposedState!;
+        RunState row = context is FlowOrchestrationContext
+            ? FlowRunState.From(state, context.Run.Id, context.Now)
+            : TaskRunState.From(state, context.Run.Id, context.Now);
+        db.Add(row);
+        context.Run.Updated = context.Now;
+        context.Run.StateId = row.Id;
+        db.Entry(context.Run).Reference(nameof(FlowRun.State)).CurrentValue = row;
+    }
+}
