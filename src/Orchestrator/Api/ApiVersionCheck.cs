@@ -53,6 +53,6 @@ public static class ApiVersionCheck
     private static Task Refuse(HttpContext context, string detail)
     {
         context.Response.StatusCode = 400;
-        return context.Response.WriteAsJsonAsync(new { detail });
+        return context.Response.WriteAsJsonAsync(ErrorBodies.BadRequest(detail), Infrastructure.Json.Options);
     }
 }

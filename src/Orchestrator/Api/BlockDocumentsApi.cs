@@ -36,14 +36,14 @@ public static class BlockDocumentsApi
         var schema = await db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).FirstOrDefaultAsync(s => s.Id == body.BlockSchemaId, ct);
         if (schema is null)
         {
-            return Detail.NotFound("Block schema not found");
+            return ErrorBodies.NotFound("Block schema not found");
         }
 
         if (schema.BlockTypeId != body.BlockTypeId)
         {
             return await db.BlockTypes.AnyAsync(t => t.Id == body.BlockTypeId, ct)
-                ? TypedResults.Conflict(new Detail($"Block schema {schema.Id} does not belong to block type {body.BlockTypeId}."))
-                : Detail.NotFound("Block type not found");
+                ? ErrorBodies.Conflict($"Block schema {schema.Id} does not belong to block type {body.BlockTypeId}.")
+                : ErrorBodies.NotFound("Block type not found");
         }
 
         string name = body.Name ?? $"anonymous-{Guid.NewGuid()}";
@@ -61,7 +61,7 @@ public static class BlockDocumentsApi
         };
         if (!await db.TryInsertAsync(document, ct))
         {
-            return TypedResults.Conflict(new Detail("Block already exists"));
+            return ErrorBodies.Conflict("Block already exists");
         }
 
         document.BlockSchema = schema;
@@ -73,7 +73,7 @@ public static class BlockDocumentsApi
         Guid id, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
     {
         var document = await WithSchemaAndType(db).FirstOrDefaultAsync(d => d.Id == id, ct);
-        return document is null ? Detail.NotFound("Block document not found") : TypedResults.Ok(Show(document, includeSecrets ?? false));
+        return document is null ? ErrorBodies.NotFound("Block document not found") : TypedResults.Ok(Show(document, includeSecrets ?? false));
     }
 
     /// <summary><c>Block.load("name")</c> in the client reads a document this way.</summary>
@@ -81,7 +81,7 @@ public static class BlockDocumentsApi
         string slug, string name, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
     {
         var document = await WithSchemaAndType(db).FirstOrDefaultAsync(d => d.BlockType!.Slug == slug && d.Name == name, ct);
-        return document is null ? Detail.NotFound("Block document not found") : TypedResults.Ok(Show(document, includeSecrets ?? false));
+        return document is null ? ErrorBodies.NotFound("Block document not found") : TypedResults.Ok(Show(document, includeSecrets ?? false));
     }
 
     /// <summary>The named (not anonymous) documents of a block type, by name.</summary>
@@ -90,7 +90,7 @@ public static class BlockDocumentsApi
     {
         if (!await db.BlockTypes.AnyAsync(t => t.Slug == slug, ct))
         {
-            return Detail.NotFound("Block type not found");
+            return ErrorBodies.NotFound("Block type not found");
         }
 
         var documents = await WithSchemaAndType(db)
@@ -111,14 +111,14 @@ public static class BlockDocumentsApi
         var document = await db.BlockDocuments.FirstOrDefaultAsync(d => d.Id == id, ct);
         if (document is null)
         {
-            return Detail.NotFound("Block document not found");
+            return ErrorBodies.NotFound("Block document not found");
         }
 
         if (body.BlockSchemaId is { } schemaId)
         {
             if (!await db.BlockSchemas.AnyAsync(s => s.Id == schemaId && s.BlockTypeId == document.BlockTypeId, ct))
             {
-                return Detail.NotFound("Block schema not found");
+                return ErrorBodies.NotFound("Block schema not found");
             }
 
             document.BlockSchemaId = schemaId;
@@ -142,7 +142,7 @@ public static class BlockDocumentsApi
     public static async Task<Results<NoContent, NotFound<Detail>>> DeleteBlockDocument(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         int deleted = await db.BlockDocuments.Where(d => d.Id == id).ExecuteDeleteAsync(ct);
-        return deleted > 0 ? TypedResults.NoContent() : Detail.NotFound("Block document not found");
+        return deleted > 0 ? TypedResults.NoContent() : ErrorBodies.NotFound("Block document not found");
     }
 
     /// <summary>Named documents only, unless the filter asks about <c>is_anonymous</c> itself.</summary>

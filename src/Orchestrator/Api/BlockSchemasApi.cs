@@ -31,7 +31,7 @@ public static class BlockSchemasApi
         var type = await db.BlockTypes.AsNoTracking().FirstOrDefaultAsync(t => t.Id == body.BlockTypeId, ct);
         if (type is null)
         {
-            return Detail.NotFound($"Block type {body.BlockTypeId} not found.");
+            return ErrorBodies.NotFound($"Block type {body.BlockTypeId} not found.");
         }
 
         string checksum = BlockSchemaChecksum.Compute(body.Fields);
@@ -49,7 +49,7 @@ public static class BlockSchemasApi
         };
         if (!await db.TryInsertAsync(schema, ct))
         {
-            return TypedResults.Conflict(new Detail("Identical block schema already exists."));
+            return ErrorBodies.Conflict("Identical block schema already exists.");
         }
 
         schema.BlockType = type;
@@ -59,7 +59,7 @@ public static class BlockSchemasApi
     public static async Task<Results<Ok<BlockSchemaResponse>, NotFound<Detail>>> ReadBlockSchema(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var schema = await db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).FirstOrDefaultAsync(s => s.Id == id, ct);
-        return schema is null ? Detail.NotFound("Block schema not found") : TypedResults.Ok(schema.ToResponse());
+        return schema is null ? ErrorBodies.NotFound("Block schema not found") : TypedResults.Ok(schema.ToResponse());
     }
 
     /// <summary>The schema with that checksum and version; without a version, the newest with that checksum.</summary>
@@ -73,22 +73,22 @@ public static class BlockSchemasApi
         }
 
         var schema = await schemas.OrderByDescending(s => s.Created).FirstOrDefaultAsync(ct);
-        return schema is null ? Detail.NotFound("Block schema not found") : TypedResults.Ok(schema.ToResponse());
+        return schema is null ? ErrorBodies.NotFound("Block schema not found") : TypedResults.Ok(schema.ToResponse());
     }
 
     /// <summary>Deletes a schema and the documents written against it; built-in types' schemas stay (403).</summary>
-    public static async Task<Results<NoContent, NotFound<Detail>, JsonHttpResult<Detail>>> DeleteBlockSchema(
+    public static async Task<Results<NoContent, NotFound<Detail>, ForbiddenDetail>> DeleteBlockSchema(
         Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var schema = await db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).FirstOrDefaultAsync(s => s.Id == id, ct);
         if (schema is null)
         {
-            return Detail.NotFound("Block schema not found");
+            return ErrorBodies.NotFound("Block schema not found");
         }
 
         if (schema.BlockType!.IsProtected)
         {
-            return TypedResults.Json(new Detail("Block schemas for protected block types cannot be deleted."), statusCode: StatusCodes.Status403Forbidden);
+            return ErrorBodies.Forbidden("Block schemas for protected block types cannot be deleted.");
         }
 
         await db.BlockSchemas.Where(s => s.Id == id).ExecuteDeleteAsync(ct);

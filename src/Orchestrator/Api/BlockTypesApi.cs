@@ -24,13 +24,13 @@ public static class BlockTypesApi
     }
 
     /// <summary>Registers a block type; its name and its slug are each unique (409 when taken).</summary>
-    public static async Task<Results<Created<BlockTypeResponse>, Conflict<Detail>, JsonHttpResult<Detail>>> CreateBlockType(
+    public static async Task<Results<Created<BlockTypeResponse>, Conflict<Detail>, ForbiddenDetail>> CreateBlockType(
         HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         var body = await RequestBody.ReadAsync(request, BlockTypeCreate.Read, forbidExtra: true);
         if (body.Name.StartsWith("prefect", StringComparison.OrdinalIgnoreCase))
         {
-            return TypedResults.Json(new Detail("Block type names beginning with 'Prefect' are reserved."), statusCode: StatusCodes.Status403Forbidden);
+            return ErrorBodies.Forbidden("Block type names beginning with 'Prefect' are reserved.");
         }
 
         DateTime now = time.UtcNow();
@@ -48,7 +48,7 @@ public static class BlockTypesApi
         };
         if (!await db.TryInsertAsync(type, ct))
         {
-            return TypedResults.Conflict(new Detail($"Block type with name \"{body.Name}\" already exists"));
+            return ErrorBodies.Conflict($"Block type with name \"{body.Name}\" already exists");
         }
 
         return TypedResults.Created((string?)null, type.ToResponse());
@@ -57,13 +57,13 @@ public static class BlockTypesApi
     public static async Task<Results<Ok<BlockTypeResponse>, NotFound<Detail>>> ReadBlockType(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var type = await db.BlockTypes.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, ct);
-        return type is null ? Detail.NotFound("Block type not found") : TypedResults.Ok(type.ToResponse());
+        return type is null ? ErrorBodies.NotFound("Block type not found") : TypedResults.Ok(type.ToResponse());
     }
 
     public static async Task<Results<Ok<BlockTypeResponse>, NotFound<Detail>>> ReadBlockTypeBySlug(string slug, OrchestratorDbContext db, CancellationToken ct)
     {
         var type = await db.BlockTypes.AsNoTracking().FirstOrDefaultAsync(t => t.Slug == slug, ct);
-        return type is null ? Detail.NotFound("Block type not found") : TypedResults.Ok(type.ToResponse());
+        return type is null ? ErrorBodies.NotFound("Block type not found") : TypedResults.Ok(type.ToResponse());
     }
 
     /// <summary>
@@ -77,7 +77,7 @@ public static class BlockTypesApi
         var type = await db.BlockTypes.FirstOrDefaultAsync(t => t.Id == id, ct);
         if (type is null)
         {
-            return Detail.NotFound("Block type not found");
+            return ErrorBodies.NotFound("Block type not found");
         }
 
         body.ApplyTo(type);
@@ -87,18 +87,18 @@ public static class BlockTypesApi
     }
 
     /// <summary>Deletes a type with its schemas and documents; built-in types cannot be deleted (403).</summary>
-    public static async Task<Results<NoContent, NotFound<Detail>, JsonHttpResult<Detail>>> DeleteBlockType(
+    public static async Task<Results<NoContent, NotFound<Detail>, ForbiddenDetail>> DeleteBlockType(
         Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var type = await db.BlockTypes.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, ct);
         if (type is null)
         {
-            return Detail.NotFound("Block type not found");
+            return ErrorBodies.NotFound("Block type not found");
         }
 
         if (type.IsProtected)
         {
-            return TypedResults.Json(new Detail("protected block types cannot be deleted."), statusCode: StatusCodes.Status403Forbidden);
+            return ErrorBodies.Forbidden("protected block types cannot be deleted.");
         }
 
         await db.BlockTypes.Where(t => t.Id == id).ExecuteDeleteAsync(ct);

@@ -52,13 +52,13 @@ public static class ConcurrencyLimitsApi
     public static async Task<Results<Ok<ConcurrencyLimitResponse>, NotFound<Detail>>> ReadLimit(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var limit = await db.ConcurrencyLimits.AsNoTracking().FirstOrDefaultAsync(l => l.Id == id, ct);
-        return limit is null ? Detail.NotFound("Concurrency limit not found") : TypedResults.Ok(limit.ToResponse());
+        return limit is null ? ErrorBodies.NotFound("Concurrency limit not found") : TypedResults.Ok(limit.ToResponse());
     }
 
     public static async Task<Results<Ok<ConcurrencyLimitResponse>, NotFound<Detail>>> ReadLimitByTag(string tag, OrchestratorDbContext db, CancellationToken ct)
     {
         var limit = await db.ConcurrencyLimits.AsNoTracking().FirstOrDefaultAsync(l => l.Tag == tag, ct);
-        return limit is null ? Detail.NotFound("Concurrency limit not found") : TypedResults.Ok(limit.ToResponse());
+        return limit is null ? ErrorBodies.NotFound("Concurrency limit not found") : TypedResults.Ok(limit.ToResponse());
     }
 
     public static async Task<IResult> FilterLimits(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
@@ -81,5 +81,5 @@ public static class ConcurrencyLimitsApi
         Deleted(await db.ConcurrencyLimits.Where(l => l.Tag == tag).ExecuteDeleteAsync(ct));
 
     private static IResult Deleted(int rows) =>
-        rows > 0 ? TypedResults.Text("null", "application/json") : Detail.NotFound("Concurrency limit not found");
+        rows > 0 ? TypedResults.Text("null", "application/json") : ErrorBodies.NotFound("Concurrency limit not found");
 }

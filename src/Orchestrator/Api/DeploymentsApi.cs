@@ -36,12 +36,12 @@ public static class DeploymentsApi
         var body = await RequestBody.ReadAsync(request, DeploymentCreate.Read, forbidExtra: true);
         if (body.InfrastructureDocumentId is { } infrastructureId && !await db.BlockDocuments.AnyAsync(d => d.Id == infrastructureId, ct))
         {
-            return TypedResults.Conflict(new Detail(MissingBlock("infrastructure", infrastructureId)));
+            return ErrorBodies.Conflict(MissingBlock("infrastructure", infrastructureId));
         }
 
         if (body.StorageDocumentId is { } storageId && !await db.BlockDocuments.AnyAsync(d => d.Id == storageId, ct))
         {
-            return TypedResults.Conflict(new Detail(MissingBlock("storage", storageId)));
+            return ErrorBodies.Conflict(MissingBlock("storage", storageId));
         }
 
         var (deployment, created) = await db.InTransactionAsync(async () =>
@@ -86,7 +86,7 @@ public static class DeploymentsApi
     public static async Task<Results<Ok<DeploymentResponse>, NotFound<Detail>>> ReadDeployment(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
-        return deployment is null ? Detail.NotFound("Deployment not found") : TypedResults.Ok(deployment.ToResponse());
+        return deployment is null ? ErrorBodies.NotFound("Deployment not found") : TypedResults.Ok(deployment.ToResponse());
     }
 
     public static async Task<Results<Ok<DeploymentResponse>, NotFound<Detail>>> ReadDeploymentByName(
@@ -95,7 +95,7 @@ public static class DeploymentsApi
         var deployment = await db.Deployments.AsNoTracking()
             .Where(d => d.Name == deploymentName && db.Flows.Any(f => f.Id == d.FlowId && f.Name == flowName))
             .FirstOrDefaultAsync(ct);
-        return deployment is null ? Detail.NotFound("Deployment not found") : TypedResults.Ok(deployment.ToResponse());
+        return deployment is null ? ErrorBodies.NotFound("Deployment not found") : TypedResults.Ok(deployment.ToResponse());
     }
 
     public static async Task<IResult> FilterDeployments(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
@@ -134,7 +134,7 @@ public static class DeploymentsApi
             await scheduled.ExecuteDeleteAsync(ct);
             return await db.Deployments.Where(d => d.Id == id).ExecuteDeleteAsync(ct) > 0;
         }, ct);
-        return deleted ? TypedResults.NoContent() : Detail.NotFound("Deployment not found");
+        return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Deployment not found");
     }
 
     /// <summary>
@@ -148,7 +148,7 @@ public static class DeploymentsApi
         var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
         if (deployment is null)
         {
-            return Detail.NotFound("Deployment not found");
+            return ErrorBodies.NotFound("Deployment not found");
         }
 
         var create = new FlowRunCreate(

@@ -17,14 +17,11 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : IExceptionHan
     {
         (int status, object body) = exception switch
         {
-            RequestValidationException v => (422, ValidationBody(v)),
-            BadHttpRequestException b => (422, ValidationBody(FromBinding(b))),
-            ObjectNotFoundException n => (404, new { exception_message = n.Message }),
-            DbUpdateException d when d.IsIntegrityViolation() => (409, (object)new
-            {
-                detail = "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.",
-            }),
-            _ => (500, new { exception_message = "Internal Server Error" }),
+            RequestValidationException v => (422, ErrorBodies.Validation(v)),
+            BadHttpRequestException b => (422, ErrorBodies.Validation(FromBinding(b))),
+            ObjectNotFoundException n => (404, new ExceptionMessage(n.Message)),
+            DbUpdateException d when d.IsIntegrityViolation() => (409, new Detail(ErrorBodies.IntegrityConflictMessage)),
+            _ => (500, (object)ErrorBodies.Unexpected()),
         };
 
         if (status >= 500 || status == 409)
@@ -33,16 +30,9 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : IExceptionHan
         }
 
         httpContext.Response.StatusCode = status;
-        await httpContext.Response.WriteAsJsonAsync(body, Infrastructure.Json.Options, cancellationToken);
+        await httpContext.Response.WriteAsJsonAsync(body, body.GetType(), Infrastructure.Json.Options, cancellationToken);
         return true;
     }
-
-    private static object ValidationBody(RequestValidationException v) => new
-    {
-        exception_message = "Invalid request received.",
-        exception_detail = v.Errors.Select(e => new { loc = e.Loc, msg = e.Msg, type = e.Type }),
-        request_body = v.RequestBody,
-    };
 
     /// <summary>A route or query value that did not bind (a malformed UUID, a missing parameter).</summary>
     private static RequestValidationException FromBinding(BadHttpRequestException error)

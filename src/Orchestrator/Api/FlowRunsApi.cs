@@ -49,7 +49,7 @@ public static class FlowRunsApi
     {
         if (body.ParentTaskRunId is { } parentId && !await db.TaskRuns.AnyAsync(t => t.Id == parentId, ct))
         {
-            return TypedResults.Conflict(Conflicts.Integrity);
+            return ErrorBodies.IntegrityConflict();
         }
 
         var existing = await FindByIdempotencyKeyAsync(db, body, ct);
@@ -84,7 +84,7 @@ public static class FlowRunsApi
 
         // The only unique key a new run can meet is its idempotency key: a concurrent request won the insert.
         var winner = await FindByIdempotencyKeyAsync(db, body, ct);
-        return winner is null ? TypedResults.Conflict(Conflicts.Integrity) : TypedResults.Ok(winner.ToResponse(time.UtcNow()));
+        return winner is null ? ErrorBodies.IntegrityConflict() : TypedResults.Ok(winner.ToResponse(time.UtcNow()));
     }
 
     private static Task<FlowRun?> FindByIdempotencyKeyAsync(OrchestratorDbContext db, FlowRunCreate body, CancellationToken ct) =>
@@ -105,7 +105,7 @@ public static class FlowRunsApi
         Guid id, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         var run = await db.FlowRuns.AsNoTracking().Include(r => r.State).FirstOrDefaultAsync(r => r.Id == id, ct);
-        return run is null ? Detail.NotFound("Flow run not found") : TypedResults.Ok(run.ToResponse(time.UtcNow()));
+        return run is null ? ErrorBodies.NotFound("Flow run not found") : TypedResults.Ok(run.ToResponse(time.UtcNow()));
     }
 
     /// <summary>Writes only the keys present in the body; state fields cannot be changed this way.</summary>
@@ -116,7 +116,7 @@ public static class FlowRunsApi
         var run = await db.FlowRuns.FirstOrDefaultAsync(r => r.Id == id, ct);
         if (run is null)
         {
-            return Detail.NotFound("Flow run not found");
+            return ErrorBodies.NotFound("Flow run not found");
         }
 
         run.Name = body.Name ?? run.Name;
@@ -138,7 +138,7 @@ public static class FlowRunsApi
             await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => t.FlowRunId == id), ct);
             return await db.FlowRuns.Where(r => r.Id == id).ExecuteDeleteAsync(ct) > 0;
         }, ct);
-        return deleted ? TypedResults.NoContent() : Detail.NotFound("Flow run not found");
+        return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Flow run not found");
     }
 
     public static async Task<IResult> FilterFlowRuns(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
@@ -162,12 +162,12 @@ public static class FlowRunsApi
     }
 
     /// <summary>One node per task run of the flow run, with the task runs its inputs came from.</summary>
-    public static async Task<Results<Ok<List<GraphNode>>, NotFound<NotFoundMessage>>> ReadGraph(
+    public static async Task<Results<Ok<List<GraphNode>>, NotFound<ExceptionMessage>>> ReadGraph(
         Guid id, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         if (!await db.FlowRuns.AnyAsync(r => r.Id == id, ct))
         {
-            return TypedResults.NotFound(new NotFoundMessage($"Flow run with id {id} not found"));
+            return ErrorBodies.MissingObject($"Flow run with id {id} not found");
         }
 
         DateTime now = time.UtcNow();

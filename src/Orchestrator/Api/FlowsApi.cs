@@ -49,13 +49,13 @@ public static class FlowsApi
     public static async Task<Results<Ok<FlowResponse>, NotFound<Detail>>> ReadFlow(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var flow = await db.Flows.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id, ct);
-        return flow is null ? Detail.NotFound("Flow not found") : TypedResults.Ok(flow.ToResponse());
+        return flow is null ? ErrorBodies.NotFound("Flow not found") : TypedResults.Ok(flow.ToResponse());
     }
 
     public static async Task<Results<Ok<FlowResponse>, NotFound<Detail>>> ReadFlowByName(string name, OrchestratorDbContext db, CancellationToken ct)
     {
         var flow = await db.Flows.AsNoTracking().FirstOrDefaultAsync(f => f.Name == name, ct);
-        return flow is null ? Detail.NotFound("Flow not found") : TypedResults.Ok(flow.ToResponse());
+        return flow is null ? ErrorBodies.NotFound("Flow not found") : TypedResults.Ok(flow.ToResponse());
     }
 
     public static async Task<Results<NoContent, NotFound<Detail>>> UpdateFlow(
@@ -65,7 +65,7 @@ public static class FlowsApi
         var flow = await db.Flows.FirstOrDefaultAsync(f => f.Id == id, ct);
         if (flow is null)
         {
-            return Detail.NotFound("Flow not found");
+            return ErrorBodies.NotFound("Flow not found");
         }
 
         if (body.Tags is not null)
@@ -86,7 +86,7 @@ public static class FlowsApi
             await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => db.FlowRuns.Any(r => r.Id == t.FlowRunId && r.FlowId == id)), ct);
             return await db.Flows.Where(f => f.Id == id).ExecuteDeleteAsync(ct) > 0;
         }, ct);
-        return deleted ? TypedResults.NoContent() : Detail.NotFound("Flow not found");
+        return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Flow not found");
     }
 
     public static async Task<IResult> FilterFlows(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)

@@ -30,7 +30,7 @@ public static class OrchestrationApi
         };
         if (policy is null)
         {
-            return Detail.NotFound("Unknown run kind: use flow or task");
+            return ErrorBodies.NotFound("Unknown run kind: use flow or task");
         }
 
         StateType? fromType = string.IsNullOrEmpty(from) ? null : StateTypes.FromWire(from.ToUpperInvariant());

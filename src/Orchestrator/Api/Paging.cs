@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Schemas.Validation;
 
 namespace Orchestrator.Api;
@@ -20,10 +21,10 @@ public sealed record Paging(int Limit, int Offset)
     }
 
     /// <summary>An out-of-range limit is a handler error in Prefect, with a plain <c>detail</c> body.</summary>
-    public IResult? Refusal() => Limit switch
+    public UnprocessableEntity<Detail>? Refusal() => Limit switch
     {
-        < 0 => Results.Json(new { detail = "Invalid limit: must be greater than or equal to 0." }, statusCode: 422),
-        > MaxLimit => Results.Json(new { detail = $"Invalid limit: must be less than or equal to {MaxLimit}." }, statusCode: 422),
+        < 0 => ErrorBodies.Unprocessable("Invalid limit: must be greater than or equal to 0."),
+        > MaxLimit => ErrorBodies.Unprocessable($"Invalid limit: must be less than or equal to {MaxLimit}."),
         _ => null,
     };
 

@@ -22,14 +22,14 @@ public static class StatesApi
     public static async Task<Results<Ok<State>, NotFound<Detail>>> ReadFlowRunState(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var row = await db.FlowRunStates.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
-        return row is null ? Detail.NotFound("Flow run state not found") : TypedResults.Ok(row.ToState());
+        return row is null ? ErrorBodies.NotFound("Flow run state not found") : TypedResults.Ok(row.ToState());
     }
 
     // The task endpoint's message says "Flow run state", as 2.7.0's does.
     public static async Task<Results<Ok<State>, NotFound<Detail>>> ReadTaskRunState(Guid id, OrchestratorDbContext db, CancellationToken ct)
     {
         var row = await db.TaskRunStates.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
-        return row is null ? Detail.NotFound("Flow run state not found") : TypedResults.Ok(row.ToState());
+        return row is null ? ErrorBodies.NotFound("Flow run state not found") : TypedResults.Ok(row.ToState());
     }
 
     public static async Task<Ok<List<State>>> ListFlowRunStates(Guid flow_run_id, OrchestratorDbContext db, CancellationToken ct)

@@ -67,7 +67,7 @@ public static class TaskRunsApi
         Guid id, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         var run = await db.TaskRuns.AsNoTracking().Include(t => t.State).FirstOrDefaultAsync(t => t.Id == id, ct);
-        return run is null ? Detail.NotFound("Task not found") : TypedResults.Ok(run.ToResponse(time.UtcNow()));
+        return run is null ? ErrorBodies.NotFound("Task not found") : TypedResults.Ok(run.ToResponse(time.UtcNow()));
     }
 
     /// <summary>
@@ -90,7 +90,7 @@ public static class TaskRunsApi
             await db.TaskRuns.Where(t => t.Id == id).ExecuteDeleteAsync(ct);
             return true;
         }, ct);
-        return deleted ? TypedResults.NoContent() : Detail.NotFound("Task not found");
+        return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Task not found");
     }
 
     public static async Task<IResult> FilterTaskRuns(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)

@@ -86,6 +86,26 @@ public static class Scenarios
         StateDetails = details ?? new StateDetails(),
     };
 
+    /// <summary>A SCHEDULED state body due at <paramref name="at"/>.</summary>
+    public static object Scheduled(DateTime at, string? name = null) =>
+        name is null
+            ? new { type = "SCHEDULED", state_details = new { scheduled_time = ApiCalls.Iso(at) } }
+            : new { type = "SCHEDULED", name, state_details = new { scheduled_time = ApiCalls.Iso(at) } };
+
+    /// <summary>A task run completed with a cache key; returns the id of its COMPLETED state.</summary>
+    public static async Task<Guid> CompleteWithKeyAsync(TestApp app, string key, DateTime? expiration, object? data = null)
+    {
+        var task = await app.CreateTaskRunAsync(state: new { type = "RUNNING" });
+        var (_, result) = await app.SetTaskRunStateAsync(ApiCalls.IdOf(task), new
+        {
+            type = "COMPLETED",
+            data = data ?? new { result = "cached!" },
+            state_details = new { cache_key = key, cache_expiration = expiration is { } e ? ApiCalls.Iso(e) : null },
+        });
+        ApiCalls.Str(result, "status").Should().Be("ACCEPT");
+        return Guid.Parse(ApiCalls.Str(result!["state"], "id")!);
+    }
+
     public static OrchestrationPolicy Policy(params Func<OrchestrationRule>[] rules) => new("TestPolicy", rules);
 
     public static string Wire(this StateType type) => type.ToWire();

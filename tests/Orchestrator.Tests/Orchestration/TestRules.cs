@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
 using Orchestrator.Orchestration;
 
@@ -116,4 +117,35 @@ internal sealed class NoNestedTransitions : INestedTransitions
 
     public Task<OrchestrationResult> ForceTaskRunStateAsync(Guid taskRunId, State state, CancellationToken cancellationToken) =>
         throw new InvalidOperationException("Engine tests have no database to change another run in.");
+}
+
+/// <summary>Rejects every proposal to a PAUSED state: a type no other rule in these tests expects.</summary>
+internal sealed class RejectToPaused : OrchestrationRule
+{
+    public override IReadOnlySet<StateType?> FromStates => StateSets.All;
+    public override IReadOnlySet<StateType?> ToStates => StateSets.All;
+
+    public override Task BeforeTransitionAsync(OrchestrationContext context, CancellationToken cancellationToken)
+    {
+        RejectTransition(context, context.NewState(StateType.Paused, "Paused"), "paused by test");
+        return Task.CompletedTask;
+    }
+}
+
+internal sealed class DeleteParentFlowRunAfterwards : OrchestrationRule<TaskOrchestrationContext>
+{
+    public override IReadOnlySet<StateType?> FromStates => StateSets.All;
+    public override IReadOnlySet<StateType?> ToStates => StateSets.All;
+
+    protected override Task AfterTransitionAsync(TaskOrchestrationContext context, CancellationToken cancellationToken) =>
+        context.Db.FlowRuns.Where(f => f.Id == context.TaskRun.FlowRunId).ExecuteDeleteAsync(cancellationToken);
+}
+
+internal sealed class FailingRule : OrchestrationRule
+{
+    public override IReadOnlySet<StateType?> FromStates => StateSets.All;
+    public override IReadOnlySet<StateType?> ToStates => StateSets.All;
+
+    public override Task BeforeTransitionAsync(OrchestrationContext context, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("rule failed");
 }

@@ -1,6 +1,6 @@
 using Orchestrator.Data;
 
-namespace Orchestrator.Orchestration.Rules;
+namespace Orchestrator.Orchestration;
 
 /// <summary>The state both retry rules answer with: SCHEDULED "AwaitingRetry" after the run's retry delay.</summary>
 internal static class AwaitingRetry
