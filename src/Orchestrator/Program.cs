@@ -28,8 +28,7 @@ builder.Services.AddExceptionHandler<ErrorHandling>();
 builder.Services.AddProblemDetails();
 
 // OpenAPI document and Swagger UI at /docs.
-builder.Services.AddEndpointsApiExplorer();
-builder.Services.AddSwaggerGen();
+builder.Services.AddOpenApiDocument();
 
 // Any origin may call the API, as with the Prefect server.
 builder.Services.AddCors(options => options.AddDefaultPolicy(policy => policy.AllowAnyOrigin().AllowAnyHeader().AllowAnyMethod()));

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Schemas;
 using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 
@@ -11,13 +13,13 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/health", () => TypedResults.Json(true)).WithTags("Admin");
-        routes.MapGet("/api/hello", () => TypedResults.Json("👋")).WithTags("Admin");
+        routes.MapGet("/api/health", () => TypedResults.Ok(true)).WithTags("Admin").WithSummary("Whether the server is up.");
+        routes.MapGet("/api/hello", () => TypedResults.Ok("👋")).WithTags("Admin").WithSummary("A friendly greeting, for connectivity checks.");
         var admin = routes.MapGroup("/api/admin").WithTags("Admin");
-        admin.MapGet("/version", () => TypedResults.Json(ServerVersion));
-        admin.MapPost("/database/clear", ClearDatabase);
-        admin.MapPost("/database/drop", ClearDatabase);
-        admin.MapPost("/database/create", CreateDatabase);
+        admin.MapGet("/version", () => TypedResults.Ok(ServerVersion)).WithSummary("The Prefect server version this server speaks.");
+        admin.MapPost("/database/clear", ClearDatabase).WithSummary("Delete every row of every table (requires {\"confirm\": true}).");
+        admin.MapPost("/database/drop", ClearDatabase).WithSummary("Same as clear: the schema itself stays, owned by the migrations.");
+        admin.MapPost("/database/create", CreateDatabase).WithSummary("Check the confirmation; the schema is created by migrations at start-up.");
         return routes;
     }
 
@@ -25,11 +27,12 @@ public static class AdminApi
     /// Deletes every row of every table, then registers the built-in block types again as a fresh
     /// server has them; only with <c>{"confirm": true}</c>.
     /// </summary>
-    public static async Task<IResult> ClearDatabase(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<NoContent, BadRequest>> ClearDatabase(
+        DatabaseConfirmation body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        if (!await ConfirmedAsync(request))
+        if (!body.Confirm)
         {
-            return Results.StatusCode(400);
+            return TypedResults.BadRequest();
         }
 
         await db.InTransactionAsync(async () =>
@@ -42,24 +45,10 @@ public static class AdminApi
             return true;
         }, ct);
         await BuiltinBlocks.RegisterAsync(db, time, ct);
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 
     /// <summary>The schema is created by the migrations at start-up; this only checks the confirmation.</summary>
-    public static async Task<IResult> CreateDatabase(HttpRequest request)
-    {
-        return await ConfirmedAsync(request) ? Results.NoContent() : Results.StatusCode(400);
-    }
-
-    private static async Task<bool> ConfirmedAsync(HttpRequest request)
-    {
-        try
-        {
-            return await RequestBody.ReadAsync(request, r => r.Bool("confirm") ?? false, forbidExtra: false);
-        }
-        catch (RequestValidationException)
-        {
-            return false;
-        }
-    }
+    public static Results<NoContent, BadRequest> CreateDatabase(DatabaseConfirmation body) =>
+        body.Confirm ? TypedResults.NoContent() : TypedResults.BadRequest();
 }

@@ -17,11 +17,11 @@ public static class BlockDocumentsApi
     public static RouteGroupBuilder MapBlockDocumentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/block_documents").WithTags("Block documents");
-        group.MapPost("/", CreateBlockDocument).AcceptsJson<BlockDocumentCreate>();
-        group.MapGet("/{id}", ReadBlockDocument);
-        group.MapPatch("/{id}", UpdateBlockDocument).AcceptsJson<BlockDocumentUpdate>();
-        group.MapDelete("/{id}", DeleteBlockDocument);
-        group.MapPost("/filter", FilterBlockDocuments);
+        group.MapPost("/", CreateBlockDocument).WithSummary("Create a block document.");
+        group.MapGet("/{id}", ReadBlockDocument).WithSummary("Read a block document by id.");
+        group.MapPatch("/{id}", UpdateBlockDocument).WithSummary("Update a block document's data or schema.");
+        group.MapDelete("/{id}", DeleteBlockDocument).WithSummary("Delete a block document.");
+        group.MapPost("/filter", FilterBlockDocuments).WithSummary("List block documents matching the filters.");
         return group;
     }
 
@@ -30,9 +30,8 @@ public static class BlockDocumentsApi
     /// a name is unique within its block type (409 "Block already exists").
     /// </summary>
     public static async Task<Results<Created<BlockDocumentResponse>, NotFound<Detail>, Conflict<Detail>>> CreateBlockDocument(
-        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        BlockDocumentCreate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, BlockDocumentCreate.Read, forbidExtra: true);
         var schema = await db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).FirstOrDefaultAsync(s => s.Id == body.BlockSchemaId, ct);
         if (schema is null)
         {
@@ -105,9 +104,8 @@ public static class BlockDocumentsApi
     /// sent on the stored ones. A secret sent back obfuscated keeps its stored value.
     /// </summary>
     public static async Task<Results<NoContent, NotFound<Detail>>> UpdateBlockDocument(
-        Guid id, HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        Guid id, BlockDocumentUpdate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, BlockDocumentUpdate.Read, forbidExtra: true);
         var document = await db.BlockDocuments.FirstOrDefaultAsync(d => d.Id == id, ct);
         if (document is null)
         {
@@ -146,40 +144,34 @@ public static class BlockDocumentsApi
     }
 
     /// <summary>Named documents only, unless the filter asks about <c>is_anonymous</c> itself.</summary>
-    public static async Task<IResult> FilterBlockDocuments(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<BlockDocumentResponse>>, UnprocessableEntity<Detail>>> FilterBlockDocuments(
+        BlockDocumentFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
     {
-        var (filter, types, includeSecrets, paging) = await RequestBody.ReadAsync(request, r => (
-            r.Nested("block_documents", n => new DocumentFilter(FilterSet.BlockDocumentFilter(n), n.Has("is_anonymous")), forbidExtra: true),
-            r.Nested("block_types", FilterSet.BlockTypeFilter, forbidExtra: true),
-            r.Bool("include_secrets", nullable: false) ?? false,
-            Paging.Read(r)), forbidExtra: false);
-        if (paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
         var documents = WithSchemaAndType(db);
-        if (filter is { } f)
+        if (body.BlockDocuments is { } filter)
         {
-            documents = documents.Where(f.Where);
+            documents = documents.Where(filter.Where);
         }
 
-        if (filter is not { AsksAnonymous: true })
+        if (body.BlockDocuments is not { AsksAnonymous: true })
         {
             documents = documents.Where(d => !d.IsAnonymous);
         }
 
-        if (types is not null)
+        if (body.BlockTypes is { } types)
         {
             var matchingTypes = db.BlockTypes.Where(types);
             documents = documents.Where(d => matchingTypes.Any(t => t.Id == d.BlockTypeId));
         }
 
-        var page = await paging.Apply(documents.OrderBy(d => d.Name).ThenBy(d => d.Id)).ToListAsync(ct);
-        return TypedResults.Ok(page.Select(d => Show(d, includeSecrets)));
+        var page = await body.Paging.Apply(documents.OrderBy(d => d.Name).ThenBy(d => d.Id)).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(d => Show(d, body.IncludeSecrets)).ToList());
     }
-
-    private sealed record DocumentFilter(System.Linq.Expressions.Expression<Func<BlockDocument, bool>> Where, bool AsksAnonymous);
 
     private static IQueryable<BlockDocument> WithSchemaAndType(OrchestratorDbContext db) =>
         db.BlockDocuments.AsNoTracking().Include(d => d.BlockSchema!).ThenInclude(s => s.BlockType).Include(d => d.BlockType);

@@ -12,11 +12,11 @@ public static class BlockSchemasApi
     public static RouteGroupBuilder MapBlockSchemasApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/block_schemas").WithTags("Block schemas");
-        group.MapPost("/", CreateBlockSchema).AcceptsJson<BlockSchemaCreate>();
-        group.MapGet("/{id}", ReadBlockSchema);
-        group.MapGet("/checksum/{checksum}", ReadBlockSchemaByChecksum);
-        group.MapDelete("/{id}", DeleteBlockSchema);
-        group.MapPost("/filter", FilterBlockSchemas);
+        group.MapPost("/", CreateBlockSchema).WithSummary("Register a block schema.");
+        group.MapGet("/{id}", ReadBlockSchema).WithSummary("Read a block schema by id.");
+        group.MapGet("/checksum/{checksum}", ReadBlockSchemaByChecksum).WithSummary("Read a block schema by its checksum.");
+        group.MapDelete("/{id}", DeleteBlockSchema).WithSummary("Delete a block schema.");
+        group.MapPost("/filter", FilterBlockSchemas).WithSummary("List block schemas matching the filters.");
         return group;
     }
 
@@ -25,9 +25,8 @@ public static class BlockSchemasApi
     /// same fields and version twice is a conflict (409).
     /// </summary>
     public static async Task<Results<Created<BlockSchemaResponse>, NotFound<Detail>, Conflict<Detail>>> CreateBlockSchema(
-        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        BlockSchemaCreate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, BlockSchemaCreate.Read, forbidExtra: true);
         var type = await db.BlockTypes.AsNoTracking().FirstOrDefaultAsync(t => t.Id == body.BlockTypeId, ct);
         if (type is null)
         {
@@ -95,23 +94,21 @@ public static class BlockSchemasApi
         return TypedResults.NoContent();
     }
 
-    public static async Task<IResult> FilterBlockSchemas(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<BlockSchemaResponse>>, UnprocessableEntity<Detail>>> FilterBlockSchemas(
+        BlockSchemaFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
     {
-        var (filter, paging) = await RequestBody.ReadAsync(request, r => (
-            r.Nested("block_schemas", FilterSet.BlockSchemaFilter, forbidExtra: true),
-            Paging.Read(r)), forbidExtra: false);
-        if (paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
         var schemas = db.BlockSchemas.AsNoTracking().Include(s => s.BlockType).AsQueryable();
-        if (filter is not null)
+        if (body.BlockSchemas is not null)
         {
-            schemas = schemas.Where(filter);
+            schemas = schemas.Where(body.BlockSchemas);
         }
 
-        var page = await paging.Apply(schemas.OrderByDescending(s => s.Created).ThenBy(s => s.Id)).ToListAsync(ct);
-        return TypedResults.Ok(page.Select(s => s.ToResponse()));
+        var page = await body.Paging.Apply(schemas.OrderByDescending(s => s.Created).ThenBy(s => s.Id)).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(s => s.ToResponse()).ToList());
     }
 }

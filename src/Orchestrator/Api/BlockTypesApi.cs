@@ -12,22 +12,21 @@ public static class BlockTypesApi
     public static RouteGroupBuilder MapBlockTypesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/block_types").WithTags("Block types");
-        group.MapPost("/", CreateBlockType).AcceptsJson<BlockTypeCreate>();
-        group.MapGet("/{id}", ReadBlockType);
-        group.MapGet("/slug/{slug}", ReadBlockTypeBySlug);
-        group.MapGet("/slug/{slug}/block_documents", BlockDocumentsApi.ReadDocumentsOfType);
-        group.MapGet("/slug/{slug}/block_documents/name/{name}", BlockDocumentsApi.ReadDocumentByTypeAndName);
-        group.MapPatch("/{id}", UpdateBlockType).AcceptsJson<BlockTypeUpdate>();
-        group.MapDelete("/{id}", DeleteBlockType);
-        group.MapPost("/filter", FilterBlockTypes);
+        group.MapPost("/", CreateBlockType).WithSummary("Register a block type.");
+        group.MapGet("/{id}", ReadBlockType).WithSummary("Read a block type by id.");
+        group.MapGet("/slug/{slug}", ReadBlockTypeBySlug).WithSummary("Read a block type by slug.");
+        group.MapGet("/slug/{slug}/block_documents", BlockDocumentsApi.ReadDocumentsOfType).WithSummary("List the documents of a block type.");
+        group.MapGet("/slug/{slug}/block_documents/name/{name}", BlockDocumentsApi.ReadDocumentByTypeAndName).WithSummary("Read a block document by its type's slug and its name.");
+        group.MapPatch("/{id}", UpdateBlockType).WithSummary("Update a block type's descriptive fields.");
+        group.MapDelete("/{id}", DeleteBlockType).WithSummary("Delete a block type.");
+        group.MapPost("/filter", FilterBlockTypes).WithSummary("List block types matching the filters.");
         return group;
     }
 
     /// <summary>Registers a block type; its name and its slug are each unique (409 when taken).</summary>
     public static async Task<Results<Created<BlockTypeResponse>, Conflict<Detail>, ForbiddenDetail>> CreateBlockType(
-        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        BlockTypeCreate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, BlockTypeCreate.Read, forbidExtra: true);
         if (body.Name.StartsWith("prefect", StringComparison.OrdinalIgnoreCase))
         {
             return ErrorBodies.Forbidden("Block type names beginning with 'Prefect' are reserved.");
@@ -71,9 +70,8 @@ public static class BlockTypesApi
     /// client refreshes the built-in type's description and logo this way before every flow run.
     /// </summary>
     public static async Task<Results<NoContent, NotFound<Detail>>> UpdateBlockType(
-        Guid id, HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        Guid id, BlockTypeUpdate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, BlockTypeUpdate.Read, forbidExtra: true);
         var type = await db.BlockTypes.FirstOrDefaultAsync(t => t.Id == id, ct);
         if (type is null)
         {
@@ -105,23 +103,21 @@ public static class BlockTypesApi
         return TypedResults.NoContent();
     }
 
-    public static async Task<IResult> FilterBlockTypes(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<BlockTypeResponse>>, UnprocessableEntity<Detail>>> FilterBlockTypes(
+        BlockTypeFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
     {
-        var (filter, paging) = await RequestBody.ReadAsync(request, r => (
-            r.Nested("block_types", FilterSet.BlockTypeFilter, forbidExtra: true),
-            Paging.Read(r)), forbidExtra: false);
-        if (paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
         var types = db.BlockTypes.AsNoTracking();
-        if (filter is not null)
+        if (body.BlockTypes is not null)
         {
-            types = types.Where(filter);
+            types = types.Where(body.BlockTypes);
         }
 
-        var page = await paging.Apply(types.OrderBy(t => t.Name)).ToListAsync(ct);
-        return TypedResults.Ok(page.Select(t => t.ToResponse()));
+        var page = await body.Paging.Apply(types.OrderBy(t => t.Name)).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(t => t.ToResponse()).ToList());
     }
 }

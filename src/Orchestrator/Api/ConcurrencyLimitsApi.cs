@@ -13,12 +13,12 @@ public static class ConcurrencyLimitsApi
     public static RouteGroupBuilder MapConcurrencyLimitsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/concurrency_limits").WithTags("Concurrency limits");
-        group.MapPost("/", UpsertLimit).AcceptsJson<ConcurrencyLimitCreate>();
-        group.MapGet("/{id}", ReadLimit);
-        group.MapGet("/tag/{tag}", ReadLimitByTag);
-        group.MapPost("/filter", FilterLimits);
-        group.MapDelete("/{id}", DeleteLimit);
-        group.MapDelete("/tag/{tag}", DeleteLimitByTag);
+        group.MapPost("/", UpsertLimit).WithSummary("Create or resize the concurrency limit of a tag.");
+        group.MapGet("/{id}", ReadLimit).WithSummary("Read a concurrency limit by id.");
+        group.MapGet("/tag/{tag}", ReadLimitByTag).WithSummary("Read the concurrency limit of a tag.");
+        group.MapPost("/filter", FilterLimits).WithSummary("List concurrency limits.");
+        group.MapDelete("/{id}", DeleteLimit).Produces<object>(StatusCodes.Status200OK).Produces<Detail>(StatusCodes.Status404NotFound).WithSummary("Delete a concurrency limit by id.");
+        group.MapDelete("/tag/{tag}", DeleteLimitByTag).Produces<object>(StatusCodes.Status200OK).Produces<Detail>(StatusCodes.Status404NotFound).WithSummary("Delete the concurrency limit of a tag.");
         return group;
     }
 
@@ -27,9 +27,8 @@ public static class ConcurrencyLimitsApi
     /// Always 200, as 2.7.0 answers (its 201 branch is unreachable).
     /// </summary>
     public static async Task<Ok<ConcurrencyLimitResponse>> UpsertLimit(
-        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        ConcurrencyLimitCreate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, ConcurrencyLimitCreate.Read, forbidExtra: true);
         var limit = await db.InTransactionAsync(async () =>
         {
             DateTime now = time.UtcNow();
@@ -61,16 +60,16 @@ public static class ConcurrencyLimitsApi
         return limit is null ? ErrorBodies.NotFound("Concurrency limit not found") : TypedResults.Ok(limit.ToResponse());
     }
 
-    public static async Task<IResult> FilterLimits(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<ConcurrencyLimitResponse>>, UnprocessableEntity<Detail>>> FilterLimits(
+        Paging body, OrchestratorDbContext db, CancellationToken ct)
     {
-        var paging = await RequestBody.ReadAsync(request, Paging.Read, forbidExtra: false);
-        if (paging.Refusal() is { } refusal)
+        if (body.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
-        var limits = await paging.Apply(db.ConcurrencyLimits.AsNoTracking().OrderBy(l => l.Tag)).ToListAsync(ct);
-        return TypedResults.Ok(limits.Select(l => l.ToResponse()));
+        var limits = await body.Apply(db.ConcurrencyLimits.AsNoTracking().OrderBy(l => l.Tag)).ToListAsync(ct);
+        return TypedResults.Ok(limits.Select(l => l.ToResponse()).ToList());
     }
 
     // 2.7.0 answers a successful delete with 200 and a null body, not 204.

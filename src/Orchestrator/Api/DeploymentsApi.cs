@@ -11,18 +11,16 @@ namespace Orchestrator.Api;
 /// <summary>The subset of deployments needed to create flow runs from them.</summary>
 public static class DeploymentsApi
 {
-    private static readonly string[] Sorts = ["NAME_ASC", "NAME_DESC", "CREATED_DESC", "UPDATED_DESC"];
-
     public static RouteGroupBuilder MapDeploymentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/deployments").WithTags("Deployments");
-        group.MapPost("/", UpsertDeployment).AcceptsJson<DeploymentCreate>();
-        group.MapGet("/{id}", ReadDeployment);
-        group.MapGet("/name/{flowName}/{deploymentName}", ReadDeploymentByName);
-        group.MapPost("/filter", FilterDeployments);
-        group.MapPost("/count", CountDeployments);
-        group.MapDelete("/{id}", DeleteDeployment);
-        group.MapPost("/{id}/create_flow_run", CreateFlowRun).AcceptsJson<DeploymentFlowRunCreate>();
+        group.MapPost("/", UpsertDeployment).WithSummary("Create a deployment, or update the one of that flow and name.");
+        group.MapGet("/{id}", ReadDeployment).WithSummary("Read a deployment by id.");
+        group.MapGet("/name/{flowName}/{deploymentName}", ReadDeploymentByName).WithSummary("Read a deployment by flow name and deployment name.");
+        group.MapPost("/filter", FilterDeployments).WithSummary("List deployments matching the filters.");
+        group.MapPost("/count", CountDeployments).WithSummary("Count deployments matching the filters.");
+        group.MapDelete("/{id}", DeleteDeployment).WithSummary("Delete a deployment and its runs still scheduled.");
+        group.MapPost("/{id}/create_flow_run", CreateFlowRun).WithSummary("Create a flow run from a deployment.");
         return group;
     }
 
@@ -31,9 +29,8 @@ public static class DeploymentsApi
     /// left out take their defaults), then drops its auto-scheduled runs that have not started.
     /// </summary>
     public static async Task<Results<Created<DeploymentResponse>, Ok<DeploymentResponse>, Conflict<Detail>>> UpsertDeployment(
-        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        DeploymentCreate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, DeploymentCreate.Read, forbidExtra: true);
         if (body.InfrastructureDocumentId is { } infrastructureId && !await db.BlockDocuments.AnyAsync(d => d.Id == infrastructureId, ct))
         {
             return ErrorBodies.Conflict(MissingBlock("infrastructure", infrastructureId));
@@ -98,31 +95,28 @@ public static class DeploymentsApi
         return deployment is null ? ErrorBodies.NotFound("Deployment not found") : TypedResults.Ok(deployment.ToResponse());
     }
 
-    public static async Task<IResult> FilterDeployments(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<DeploymentResponse>>, UnprocessableEntity<Detail>>> FilterDeployments(
+        DeploymentFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
     {
-        var filter = await RequestBody.ReadAsync(request, r => new FilterRequest(FilterSet.Read(r, db), r.Enum("sort", Sorts), Paging.Read(r)), forbidExtra: false);
-        if (filter.Paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
-        var deployments = filter.Filters.ApplyTo(db.Deployments.AsNoTracking(), db);
-        deployments = filter.Sort switch
+        var deployments = body.Filters.ApplyTo(db.Deployments.AsNoTracking(), db);
+        deployments = body.Sort switch
         {
             "NAME_DESC" => deployments.OrderByDescending(d => d.Name).ThenBy(d => d.Id),
             "CREATED_DESC" => deployments.OrderByDescending(d => d.Created).ThenBy(d => d.Id),
             "UPDATED_DESC" => deployments.OrderByDescending(d => d.Updated).ThenBy(d => d.Id),
             _ => deployments.OrderBy(d => d.Name).ThenBy(d => d.Id),
         };
-        var page = await filter.Paging.Apply(deployments).ToListAsync(ct);
-        return TypedResults.Ok(page.Select(d => d.ToResponse()));
+        var page = await body.Paging.Apply(deployments).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(d => d.ToResponse()).ToList());
     }
 
-    public static async Task<Ok<int>> CountDeployments(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
-    {
-        var filters = await RequestBody.ReadAsync(request, r => FilterSet.Read(r, db), forbidExtra: false);
-        return TypedResults.Ok(await filters.ApplyTo(db.Deployments, db).CountAsync(ct));
-    }
+    public static async Task<Ok<int>> CountDeployments(FilterSet body, OrchestratorDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await body.ApplyTo(db.Deployments, db).CountAsync(ct));
 
     /// <summary>Deletes the deployment and its runs that have not left SCHEDULED; other runs are kept.</summary>
     public static async Task<Results<NoContent, NotFound<Detail>>> DeleteDeployment(Guid id, OrchestratorDbContext db, CancellationToken ct)
@@ -141,10 +135,9 @@ public static class DeploymentsApi
     /// Creates a flow run of the deployment's flow: the deployment's parameters overlaid with the body's,
     /// the union of both tag lists, and the deployment's work queue and infrastructure unless overridden.
     /// </summary>
-    public static async Task<IResult> CreateFlowRun(
-        Guid id, HttpRequest request, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<Created<FlowRunResponse>, Ok<FlowRunResponse>, Conflict<Detail>, NotFound<Detail>>> CreateFlowRun(
+        Guid id, DeploymentFlowRunCreate body, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, DeploymentFlowRunCreate.Read, forbidExtra: true);
         var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
         if (deployment is null)
         {
@@ -165,21 +158,12 @@ public static class DeploymentsApi
             deployment.Tags.Union(body.Tags).ToList(),
             body.IdempotencyKey);
         // Runs created from a deployment get no API-version parameter, as in 2.7.0.
-        return await FlowRunsApi.CreateAsync(db, changer, time, create, clientApiVersion: null, ct, deployment.WorkQueueName);
-    }
-}
-
-public static class JsonObjects
-{
-    /// <summary>A shallow merge of two JSON objects; keys of <paramref name="overlay"/> win.</summary>
-    public static RawJson Merge(RawJson baseObject, RawJson overlay)
-    {
-        var merged = System.Text.Json.Nodes.JsonNode.Parse(baseObject.Text)!.AsObject();
-        foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse(overlay.Text)!.AsObject())
+        var created = await FlowRunsApi.CreateAsync(db, changer, time, create, clientApiVersion: null, ct, deployment.WorkQueueName);
+        return created.Result switch
         {
-            merged[key] = value?.DeepClone();
-        }
-
-        return new RawJson(merged.ToJsonString());
+            Created<FlowRunResponse> run => run,
+            Ok<FlowRunResponse> existing => existing,
+            _ => (Conflict<Detail>)created.Result,
+        };
     }
 }

@@ -13,9 +13,6 @@ public sealed record Detail([property: JsonPropertyName("detail")] string Messag
 /// <summary>The <c>{"exception_message": "..."}</c> body of errors raised below the handlers (404, 500).</summary>
 public sealed record ExceptionMessage([property: JsonPropertyName("exception_message")] string Message);
 
-/// <summary>The 422 body of a request that does not fit its schema, in pydantic's shape.</summary>
-public sealed record ValidationErrorBody(string ExceptionMessage, IReadOnlyList<ValidationError> ExceptionDetail, RawJson? RequestBody);
-
 /// <summary>
 /// Every error body the API answers with is built here, so each status keeps the shape Prefect 2.7.0
 /// gives it: handler errors as <see cref="Detail"/>, errors from below as <see cref="ExceptionMessage"/>,

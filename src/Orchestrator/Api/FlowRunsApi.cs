@@ -10,24 +10,18 @@ namespace Orchestrator.Api;
 
 public static class FlowRunsApi
 {
-    private static readonly string[] Sorts =
-    [
-        "ID_DESC", "START_TIME_ASC", "START_TIME_DESC", "EXPECTED_START_TIME_ASC", "EXPECTED_START_TIME_DESC",
-        "NAME_ASC", "NAME_DESC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC",
-    ];
-
     public static RouteGroupBuilder MapFlowRunsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/flow_runs").WithTags("Flow runs");
-        group.MapPost("/", CreateFlowRun).AcceptsJson<FlowRunCreate>();
-        group.MapGet("/{id}", ReadFlowRun);
-        group.MapPatch("/{id}", UpdateFlowRun).AcceptsJson<FlowRunUpdate>();
-        group.MapDelete("/{id}", DeleteFlowRun);
-        group.MapPost("/filter", FilterFlowRuns);
-        group.MapPost("/count", CountFlowRuns);
-        group.MapGet("/{id}/graph", ReadGraph);
-        group.MapPost("/history", RunHistory.Refuse);
-        group.MapPost("/{id}/set_state", SetFlowRunState).AcceptsJson<SetStateRequest>();
+        group.MapPost("/", CreateFlowRun).WithSummary("Create a flow run with its initial state.");
+        group.MapGet("/{id}", ReadFlowRun).WithSummary("Read a flow run by id.");
+        group.MapPatch("/{id}", UpdateFlowRun).WithSummary("Update a flow run's fields (not its state).");
+        group.MapDelete("/{id}", DeleteFlowRun).WithSummary("Delete a flow run with its task runs and states.");
+        group.MapPost("/filter", FilterFlowRuns).WithSummary("List flow runs matching the filters.");
+        group.MapPost("/count", CountFlowRuns).WithSummary("Count flow runs matching the filters.");
+        group.MapGet("/{id}/graph", ReadGraph).WithSummary("The task runs of a flow run and their upstream dependencies.");
+        group.MapPost("/history", RunHistory.Refuse).WithSummary("Flow-run counts by state over time (answered empty; the UI is not served).");
+        group.MapPost("/{id}/set_state", SetFlowRunState).Produces<ExceptionMessage>(StatusCodes.Status404NotFound).WithSummary("Propose a new state for a flow run; the orchestration rules decide.");
         return group;
     }
 
@@ -36,9 +30,8 @@ public static class FlowRunsApi
     /// transaction. With an idempotency key, an existing run of the same flow and key is returned (200).
     /// </summary>
     public static async Task<Results<Created<FlowRunResponse>, Ok<FlowRunResponse>, Conflict<Detail>>> CreateFlowRun(
-        HttpRequest request, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
+        FlowRunCreate body, HttpRequest request, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, FlowRunCreate.Read, forbidExtra: true);
         return await CreateAsync(db, changer, time, body, ApiVersionCheck.ClientVersion(request), ct);
     }
 
@@ -110,9 +103,8 @@ public static class FlowRunsApi
 
     /// <summary>Writes only the keys present in the body; state fields cannot be changed this way.</summary>
     public static async Task<Results<NoContent, NotFound<Detail>>> UpdateFlowRun(
-        Guid id, HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        Guid id, FlowRunUpdate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, FlowRunUpdate.Read, forbidExtra: true);
         var run = await db.FlowRuns.FirstOrDefaultAsync(r => r.Id == id, ct);
         if (run is null)
         {
@@ -141,25 +133,22 @@ public static class FlowRunsApi
         return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Flow run not found");
     }
 
-    public static async Task<IResult> FilterFlowRuns(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<Ok<List<FlowRunResponse>>, UnprocessableEntity<Detail>>> FilterFlowRuns(
+        FlowRunFilterRequest body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var filter = await RequestBody.ReadAsync(request, r => new FilterRequest(FilterSet.Read(r, db), r.Enum("sort", Sorts), Paging.Read(r)), forbidExtra: false);
-        if (filter.Paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
-        var runs = Sort(filter.Filters.ApplyTo(db.FlowRuns.AsNoTracking(), db), filter.Sort);
-        var page = await filter.Paging.Apply(runs).Include(r => r.State).ToListAsync(ct);
+        var runs = RunSorts.Apply(body.Filters.ApplyTo(db.FlowRuns.AsNoTracking(), db), body.Sort);
+        var page = await body.Paging.Apply(runs).Include(r => r.State).ToListAsync(ct);
         DateTime now = time.UtcNow();
-        return TypedResults.Ok(page.Select(r => r.ToResponse(now)));
+        return TypedResults.Ok(page.Select(r => r.ToResponse(now)).ToList());
     }
 
-    public static async Task<Ok<int>> CountFlowRuns(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
-    {
-        var filters = await RequestBody.ReadAsync(request, r => FilterSet.Read(r, db), forbidExtra: false);
-        return TypedResults.Ok(await filters.ApplyTo(db.FlowRuns, db).CountAsync(ct));
-    }
+    public static async Task<Ok<int>> CountFlowRuns(FilterSet body, OrchestratorDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await body.ApplyTo(db.FlowRuns, db).CountAsync(ct));
 
     /// <summary>One node per task run of the flow run, with the task runs its inputs came from.</summary>
     public static async Task<Results<Ok<List<GraphNode>>, NotFound<ExceptionMessage>>> ReadGraph(
@@ -188,24 +177,10 @@ public static class FlowRunsApi
     /// Proposes a state: the core policy decides, or the minimal one with <c>force</c>. 201 when a state
     /// was written (ACCEPT, REJECT), 200 when not (WAIT, ABORT).
     /// </summary>
-    public static async Task<IResult> SetFlowRunState(
-        Guid id, HttpRequest request, RunStateChanger changer, CancellationToken ct)
+    public static async Task<Results<Created<OrchestrationResult>, Ok<OrchestrationResult>>> SetFlowRunState(
+        Guid id, SetStateRequest body, HttpRequest request, RunStateChanger changer, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, SetStateRequest.Read, forbidExtra: false);
         var result = await changer.SetFlowRunStateAsync(id, body.State, body.Force, ApiVersionCheck.ClientVersion(request), ct);
         return OrchestrationResults.ToHttp(result);
     }
-
-    private static IQueryable<FlowRun> Sort(IQueryable<FlowRun> runs, string? sort) => sort switch
-    {
-        "START_TIME_ASC" => runs.OrderBy(r => (r.StartTime ?? r.ExpectedStartTime) == null).ThenBy(r => r.StartTime ?? r.ExpectedStartTime).ThenBy(r => r.Id),
-        "START_TIME_DESC" => runs.OrderByDescending(r => (r.StartTime ?? r.ExpectedStartTime) == null).ThenByDescending(r => r.StartTime ?? r.ExpectedStartTime).ThenBy(r => r.Id),
-        "EXPECTED_START_TIME_ASC" => runs.OrderBy(r => r.ExpectedStartTime == null).ThenBy(r => r.ExpectedStartTime).ThenBy(r => r.Id),
-        "EXPECTED_START_TIME_DESC" => runs.OrderByDescending(r => r.ExpectedStartTime == null).ThenByDescending(r => r.ExpectedStartTime).ThenBy(r => r.Id),
-        "NAME_ASC" => runs.OrderBy(r => r.Name).ThenBy(r => r.Id),
-        "NAME_DESC" => runs.OrderByDescending(r => r.Name).ThenBy(r => r.Id),
-        "NEXT_SCHEDULED_START_TIME_ASC" => runs.OrderBy(r => r.NextScheduledStartTime == null).ThenBy(r => r.NextScheduledStartTime).ThenBy(r => r.Id),
-        "END_TIME_DESC" => runs.OrderByDescending(r => r.EndTime == null).ThenByDescending(r => r.EndTime).ThenBy(r => r.Id),
-        _ => runs.OrderByDescending(r => r.Id),
-    };
 }

@@ -9,26 +9,23 @@ namespace Orchestrator.Api;
 
 public static class FlowsApi
 {
-    private static readonly string[] Sorts = ["NAME_ASC", "NAME_DESC", "CREATED_DESC", "UPDATED_DESC"];
-
     public static RouteGroupBuilder MapFlowsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/flows").WithTags("Flows");
-        group.MapPost("/", CreateFlow).AcceptsJson<FlowCreate>();
-        group.MapGet("/{id}", ReadFlow);
-        group.MapGet("/name/{name}", ReadFlowByName);
-        group.MapPatch("/{id}", UpdateFlow).AcceptsJson<FlowUpdate>();
-        group.MapDelete("/{id}", DeleteFlow);
-        group.MapPost("/filter", FilterFlows);
-        group.MapPost("/count", CountFlows);
+        group.MapPost("/", CreateFlow).WithSummary("Create a flow, or return the one of that name.");
+        group.MapGet("/{id}", ReadFlow).WithSummary("Read a flow by id.");
+        group.MapGet("/name/{name}", ReadFlowByName).WithSummary("Read a flow by name.");
+        group.MapPatch("/{id}", UpdateFlow).WithSummary("Update a flow's tags.");
+        group.MapDelete("/{id}", DeleteFlow).WithSummary("Delete a flow with its runs and deployments.");
+        group.MapPost("/filter", FilterFlows).WithSummary("List flows matching the filters.");
+        group.MapPost("/count", CountFlows).WithSummary("Count flows matching the filters.");
         return group;
     }
 
     /// <summary>Creates a flow, or returns the existing one of that name unchanged (200).</summary>
     public static async Task<Results<Created<FlowResponse>, Ok<FlowResponse>>> CreateFlow(
-        HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        FlowCreate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, FlowCreate.Read, forbidExtra: true);
         var existing = await db.Flows.AsNoTracking().FirstOrDefaultAsync(f => f.Name == body.Name, ct);
         if (existing is not null)
         {
@@ -59,9 +56,8 @@ public static class FlowsApi
     }
 
     public static async Task<Results<NoContent, NotFound<Detail>>> UpdateFlow(
-        Guid id, HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+        Guid id, FlowUpdate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, FlowUpdate.Read, forbidExtra: true);
         var flow = await db.Flows.FirstOrDefaultAsync(f => f.Id == id, ct);
         if (flow is null)
         {
@@ -89,27 +85,21 @@ public static class FlowsApi
         return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Flow not found");
     }
 
-    public static async Task<IResult> FilterFlows(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<FlowResponse>>, UnprocessableEntity<Detail>>> FilterFlows(
+        FlowFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
     {
-        var filter = await RequestBody.ReadAsync(request, r => ReadFilter(r, db), forbidExtra: false);
-        if (filter.Paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
-        var flows = Sort(filter.Filters.ApplyTo(db.Flows.AsNoTracking(), db), filter.Sort);
-        var page = await filter.Paging.Apply(flows).ToListAsync(ct);
-        return TypedResults.Ok(page.Select(f => f.ToResponse()));
+        var flows = Sort(body.Filters.ApplyTo(db.Flows.AsNoTracking(), db), body.Sort);
+        var page = await body.Paging.Apply(flows).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(f => f.ToResponse()).ToList());
     }
 
-    public static async Task<Ok<int>> CountFlows(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
-    {
-        var filters = await RequestBody.ReadAsync(request, r => FilterSet.Read(r, db), forbidExtra: false);
-        return TypedResults.Ok(await filters.ApplyTo(db.Flows, db).CountAsync(ct));
-    }
-
-    private static FilterRequest ReadFilter(JsonObjectReader r, OrchestratorDbContext db) =>
-        new(FilterSet.Read(r, db), r.Enum("sort", Sorts), Paging.Read(r));
+    public static async Task<Ok<int>> CountFlows(FilterSet body, OrchestratorDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await body.ApplyTo(db.Flows, db).CountAsync(ct));
 
     private static IQueryable<Flow> Sort(IQueryable<Flow> flows, string? sort) => sort switch
     {

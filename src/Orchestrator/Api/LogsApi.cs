@@ -9,22 +9,19 @@ namespace Orchestrator.Api;
 
 public static class LogsApi
 {
-    private static readonly string[] Sorts = ["TIMESTAMP_ASC", "TIMESTAMP_DESC"];
-
     public static RouteGroupBuilder MapLogsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/logs").WithTags("Logs");
-        group.MapPost("/", CreateLogs).AcceptsJson<List<LogCreate>>();
-        group.MapPost("/filter", FilterLogs);
+        group.MapPost("/", CreateLogs).Produces(StatusCodes.Status201Created).WithSummary("Store a batch of log records.");
+        group.MapPost("/filter", FilterLogs).WithSummary("List log records matching the filters.");
         return group;
     }
 
     /// <summary>Stores a batch of log records: all of them, or none when any is malformed (422). 201, no body.</summary>
-    public static async Task<IResult> CreateLogs(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    public static async Task<StatusCodeHttpResult> CreateLogs(LogBatch body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var batch = await RequestBody.ReadListAsync(request, LogCreate.Read, forbidExtra: true);
         DateTime now = time.UtcNow();
-        db.Logs.AddRange(batch.Select(l => new Log
+        db.Logs.AddRange(body.Logs.Select(l => new Log
         {
             Id = Ids.New(),
             Created = now,
@@ -37,30 +34,27 @@ public static class LogsApi
             TaskRunId = l.TaskRunId,
         }));
         await db.SaveChangesAsync(ct);
-        return Results.StatusCode(StatusCodes.Status201Created);
+        return TypedResults.StatusCode(StatusCodes.Status201Created);
     }
 
-    public static async Task<IResult> FilterLogs(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<LogResponse>>, UnprocessableEntity<Detail>>> FilterLogs(
+        LogFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
     {
-        var (filter, sort, paging) = await RequestBody.ReadAsync(request, r => (
-            r.Nested("logs", FilterSet.LogFilter, forbidExtra: true),
-            r.Enum("sort", Sorts),
-            Paging.Read(r)), forbidExtra: false);
-        if (paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
         var logs = db.Logs.AsNoTracking();
-        if (filter is not null)
+        if (body.Logs is not null)
         {
-            logs = logs.Where(filter);
+            logs = logs.Where(body.Logs);
         }
 
-        logs = sort == "TIMESTAMP_DESC"
+        logs = body.Sort == "TIMESTAMP_DESC"
             ? logs.OrderByDescending(l => l.Timestamp).ThenByDescending(l => l.Id)
             : logs.OrderBy(l => l.Timestamp).ThenBy(l => l.Id);
-        var page = await paging.Apply(logs).ToListAsync(ct);
-        return TypedResults.Ok(page.Select(l => l.ToResponse()));
+        var page = await body.Paging.Apply(logs).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(l => l.ToResponse()).ToList());
     }
 }

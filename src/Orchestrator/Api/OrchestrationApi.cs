@@ -13,7 +13,7 @@ public static class OrchestrationApi
 
     public static IEndpointRouteBuilder MapOrchestrationApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/orchestration/{kind}/rules", ListRules).WithTags("Orchestration");
+        routes.MapGet("/api/orchestration/{kind}/rules", ListRules).WithTags("Orchestration").WithSummary("The rules that apply to a transition, in the order they run.");
         return routes;
     }
 

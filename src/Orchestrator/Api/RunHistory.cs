@@ -1,4 +1,5 @@
-using Orchestrator.Schemas.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Schemas;
 
 namespace Orchestrator.Api;
 
@@ -8,16 +9,8 @@ namespace Orchestrator.Api;
 /// </summary>
 public static class RunHistory
 {
-    public static async Task<IResult> Refuse(HttpRequest request)
-    {
-        double? interval = await RequestBody.ReadAsync(request, r =>
-        {
-            r.Timestamp("history_start", required: true);
-            r.Timestamp("history_end", required: true);
-            return r.Number("history_interval_seconds", required: true);
-        }, forbidExtra: false);
-        return interval < 1
+    public static Results<Ok<object[]>, UnprocessableEntity<Detail>> Refuse(HistoryRequest body) =>
+        body.HistoryIntervalSeconds < 1
             ? ErrorBodies.Unprocessable("History interval must not be less than 1 second.")
-            : Results.Json(Array.Empty<object>());
-    }
+            : TypedResults.Ok(Array.Empty<object>());
 }

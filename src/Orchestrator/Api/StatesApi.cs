@@ -11,11 +11,11 @@ public static class StatesApi
     public static IEndpointRouteBuilder MapStatesApi(this IEndpointRouteBuilder routes)
     {
         var flowRunStates = routes.MapGroup("/api/flow_run_states").WithTags("Flow run states");
-        flowRunStates.MapGet("/{id}", ReadFlowRunState);
-        flowRunStates.MapGet("/", ListFlowRunStates);
+        flowRunStates.MapGet("/{id}", ReadFlowRunState).WithSummary("Read a flow run state by id.");
+        flowRunStates.MapGet("/", ListFlowRunStates).WithSummary("The state history of a flow run.");
         var taskRunStates = routes.MapGroup("/api/task_run_states").WithTags("Task run states");
-        taskRunStates.MapGet("/{id}", ReadTaskRunState);
-        taskRunStates.MapGet("/", ListTaskRunStates);
+        taskRunStates.MapGet("/{id}", ReadTaskRunState).WithSummary("Read a task run state by id.");
+        taskRunStates.MapGet("/", ListTaskRunStates).WithSummary("The state history of a task run.");
         return routes;
     }
 

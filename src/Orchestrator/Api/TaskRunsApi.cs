@@ -10,22 +10,16 @@ namespace Orchestrator.Api;
 
 public static class TaskRunsApi
 {
-    private static readonly string[] Sorts =
-    [
-        "ID_DESC", "EXPECTED_START_TIME_ASC", "EXPECTED_START_TIME_DESC", "NAME_ASC", "NAME_DESC",
-        "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC",
-    ];
-
     public static RouteGroupBuilder MapTaskRunsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/task_runs").WithTags("Task runs");
-        group.MapPost("/", CreateTaskRun).AcceptsJson<TaskRunCreate>();
-        group.MapGet("/{id}", ReadTaskRun);
-        group.MapDelete("/{id}", DeleteTaskRun);
-        group.MapPost("/filter", FilterTaskRuns);
-        group.MapPost("/count", CountTaskRuns);
-        group.MapPost("/history", RunHistory.Refuse);
-        group.MapPost("/{id}/set_state", SetTaskRunState).AcceptsJson<SetStateRequest>();
+        group.MapPost("/", CreateTaskRun).WithSummary("Create a task run with its initial state, or return the existing one.");
+        group.MapGet("/{id}", ReadTaskRun).WithSummary("Read a task run by id.");
+        group.MapDelete("/{id}", DeleteTaskRun).WithSummary("Delete a task run and its states, giving back its slots.");
+        group.MapPost("/filter", FilterTaskRuns).WithSummary("List task runs matching the filters.");
+        group.MapPost("/count", CountTaskRuns).WithSummary("Count task runs matching the filters.");
+        group.MapPost("/history", RunHistory.Refuse).WithSummary("Task-run counts by state over time (answered empty; the UI is not served).");
+        group.MapPost("/{id}/set_state", SetTaskRunState).Produces<ExceptionMessage>(StatusCodes.Status404NotFound).WithSummary("Propose a new state for a task run; the orchestration rules decide.");
         return group;
     }
 
@@ -34,9 +28,8 @@ public static class TaskRunsApi
     /// returned unchanged (200): that is how a retried flow finds its earlier task runs.
     /// </summary>
     public static async Task<Results<Created<TaskRunResponse>, Ok<TaskRunResponse>>> CreateTaskRun(
-        HttpRequest request, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
+        TaskRunCreate body, OrchestratorDbContext db, RunStateChanger changer, TimeProvider time, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, TaskRunCreate.Read, forbidExtra: true);
         DateTime now = time.UtcNow();
         var run = new TaskRun
         {
@@ -93,46 +86,31 @@ public static class TaskRunsApi
         return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Task not found");
     }
 
-    public static async Task<IResult> FilterTaskRuns(HttpRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<Ok<List<TaskRunResponse>>, UnprocessableEntity<Detail>>> FilterTaskRuns(
+        TaskRunFilterRequest body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var filter = await RequestBody.ReadAsync(request, r => new FilterRequest(FilterSet.Read(r, db), r.Enum("sort", Sorts), Paging.Read(r)), forbidExtra: false);
-        if (filter.Paging.Refusal() is { } refusal)
+        if (body.Paging.LimitProblem is { } problem)
         {
-            return refusal;
+            return ErrorBodies.Unprocessable(problem);
         }
 
-        var runs = Sort(filter.Filters.ApplyTo(db.TaskRuns.AsNoTracking(), db), filter.Sort);
-        var page = await filter.Paging.Apply(runs).Include(t => t.State).ToListAsync(ct);
+        var runs = RunSorts.Apply(body.Filters.ApplyTo(db.TaskRuns.AsNoTracking(), db), body.Sort);
+        var page = await body.Paging.Apply(runs).Include(r => r.State).ToListAsync(ct);
         DateTime now = time.UtcNow();
-        return TypedResults.Ok(page.Select(t => t.ToResponse(now)));
+        return TypedResults.Ok(page.Select(r => r.ToResponse(now)).ToList());
     }
 
-    public static async Task<Ok<int>> CountTaskRuns(HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
-    {
-        var filters = await RequestBody.ReadAsync(request, r => FilterSet.Read(r, db), forbidExtra: false);
-        return TypedResults.Ok(await filters.ApplyTo(db.TaskRuns, db).CountAsync(ct));
-    }
+    public static async Task<Ok<int>> CountTaskRuns(FilterSet body, OrchestratorDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await body.ApplyTo(db.TaskRuns, db).CountAsync(ct));
 
     /// <summary>
     /// Proposes a state: the core policy decides, or the minimal one with <c>force</c>. 201 when a state
     /// was written (ACCEPT, REJECT), 200 when not (WAIT, ABORT).
     /// </summary>
-    public static async Task<IResult> SetTaskRunState(
-        Guid id, HttpRequest request, RunStateChanger changer, CancellationToken ct)
+    public static async Task<Results<Created<OrchestrationResult>, Ok<OrchestrationResult>>> SetTaskRunState(
+        Guid id, SetStateRequest body, RunStateChanger changer, CancellationToken ct)
     {
-        var body = await RequestBody.ReadAsync(request, SetStateRequest.Read, forbidExtra: false);
         var result = await changer.SetTaskRunStateAsync(id, body.State, body.Force, ct);
         return OrchestrationResults.ToHttp(result);
     }
-
-    private static IQueryable<TaskRun> Sort(IQueryable<TaskRun> runs, string? sort) => sort switch
-    {
-        "EXPECTED_START_TIME_ASC" => runs.OrderBy(r => r.ExpectedStartTime == null).ThenBy(r => r.ExpectedStartTime).ThenBy(r => r.Id),
-        "EXPECTED_START_TIME_DESC" => runs.OrderByDescending(r => r.ExpectedStartTime == null).ThenByDescending(r => r.ExpectedStartTime).ThenBy(r => r.Id),
-        "NAME_ASC" => runs.OrderBy(r => r.Name).ThenBy(r => r.Id),
-        "NAME_DESC" => runs.OrderByDescending(r => r.Name).ThenBy(r => r.Id),
-        "NEXT_SCHEDULED_START_TIME_ASC" => runs.OrderBy(r => r.NextScheduledStartTime == null).ThenBy(r => r.NextScheduledStartTime).ThenBy(r => r.Id),
-        "END_TIME_DESC" => runs.OrderByDescending(r => r.EndTime == null).ThenByDescending(r => r.EndTime).ThenBy(r => r.Id),
-        _ => runs.OrderByDescending(r => r.Id),
-    };
 }

@@ -1,7 +1,8 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Http.Metadata;
 using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
-using Orchestrator.Orchestration;
 
 namespace Orchestrator.Schemas;
 
@@ -10,13 +11,13 @@ namespace Orchestrator.Schemas;
 // refused, an explicit null for a field with a default is refused, and the fields Prefect 2.7.0 only
 // requires "in substance" are required here (decision D4).
 
-public sealed record FlowCreate(string Name, List<string> Tags)
+public sealed record FlowCreate(string Name, List<string> Tags) : IRequestBody<FlowCreate>
 {
     public static FlowCreate Read(JsonObjectReader r) =>
         new(Names.Read(r, "name", required: true)!, r.StringList("tags", nullable: false) ?? []);
 }
 
-public sealed record FlowUpdate(List<string>? Tags)
+public sealed record FlowUpdate(List<string>? Tags) : IRequestBody<FlowUpdate>
 {
     public static FlowUpdate Read(JsonObjectReader r) => new(r.StringList("tags", nullable: false));
 }
@@ -33,7 +34,7 @@ public sealed record FlowRunCreate(
     Guid? InfrastructureDocumentId,
     EmpiricalPolicy EmpiricalPolicy,
     List<string> Tags,
-    string? IdempotencyKey)
+    string? IdempotencyKey) : IRequestBody<FlowRunCreate>
 {
     public static FlowRunCreate Read(JsonObjectReader r) => new(
         r.Uuid("flow_id", required: true) ?? Guid.Empty,
@@ -51,7 +52,7 @@ public sealed record FlowRunCreate(
 }
 
 public sealed record FlowRunUpdate(
-    string? Name, string? FlowVersion, RawJson? Parameters, EmpiricalPolicy? EmpiricalPolicy, List<string>? Tags, string? InfrastructurePid)
+    string? Name, string? FlowVersion, RawJson? Parameters, EmpiricalPolicy? EmpiricalPolicy, List<string>? Tags, string? InfrastructurePid) : IRequestBody<FlowRunUpdate>
 {
     public static FlowRunUpdate Read(JsonObjectReader r) => new(
         r.String("name"),
@@ -73,7 +74,7 @@ public sealed record TaskRunCreate(
     string? TaskVersion,
     EmpiricalPolicy EmpiricalPolicy,
     List<string> Tags,
-    RawJson TaskInputs)
+    RawJson TaskInputs) : IRequestBody<TaskRunCreate>
 {
     public static TaskRunCreate Read(JsonObjectReader r) => new(
         r.Uuid("flow_run_id", required: true) ?? Guid.Empty,
@@ -89,7 +90,7 @@ public sealed record TaskRunCreate(
         r.Object("task_inputs", nullable: false) ?? RawJson.EmptyObject);
 }
 
-public sealed record ConcurrencyLimitCreate(string Tag, int ConcurrencyLimit)
+public sealed record ConcurrencyLimitCreate(string Tag, int ConcurrencyLimit) : IRequestBody<ConcurrencyLimitCreate>
 {
     public static ConcurrencyLimitCreate Read(JsonObjectReader r) =>
         new(r.String("tag", required: true) ?? "", r.Int("concurrency_limit", required: true) ?? 0);
@@ -111,7 +112,7 @@ public sealed record DeploymentCreate(
     string? Path,
     string? Version,
     string? Entrypoint,
-    RawJson InfraOverrides)
+    RawJson InfraOverrides) : IRequestBody<DeploymentCreate>
 {
     public static DeploymentCreate Read(JsonObjectReader r) => new(
         Names.Read(r, "name", required: true)!,
@@ -141,7 +142,7 @@ public sealed record DeploymentFlowRunCreate(
     EmpiricalPolicy EmpiricalPolicy,
     List<string> Tags,
     string? IdempotencyKey,
-    Guid? ParentTaskRunId)
+    Guid? ParentTaskRunId) : IRequestBody<DeploymentFlowRunCreate>
 {
     public static DeploymentFlowRunCreate Read(JsonObjectReader r) => new(
         StateCreate.ReadNested(r, "state"),
@@ -156,8 +157,10 @@ public sealed record DeploymentFlowRunCreate(
 }
 
 /// <summary>The body of <c>set_state</c>: a state and the force flag (top-level keys are lenient).</summary>
-public sealed record SetStateRequest(State State, bool Force)
+public sealed record SetStateRequest(State State, bool Force) : IRequestBody<SetStateRequest>
 {
+    public static bool ForbidsExtraKeys => false;
+
     public static SetStateRequest Read(JsonObjectReader r) =>
         new(StateCreate.ReadNested(r, "state", required: true)!, r.Bool("force") ?? false);
 }
@@ -286,7 +289,7 @@ public static class Names
     public static bool IsValid(string name) => name.IndexOfAny(Forbidden) < 0;
 }
 
-public sealed record BlockTypeCreate(string Name, string Slug, string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample)
+public sealed record BlockTypeCreate(string Name, string Slug, string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample) : IRequestBody<BlockTypeCreate>
 {
     public static BlockTypeCreate Read(JsonObjectReader r) => new(
         r.String("name", required: true) ?? "",
@@ -298,7 +301,7 @@ public sealed record BlockTypeCreate(string Name, string Slug, string? LogoUrl, 
 }
 
 /// <summary>Only the fields present in the body change; each may be set to null.</summary>
-public sealed record BlockTypeUpdate(string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample)
+public sealed record BlockTypeUpdate(string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample) : IRequestBody<BlockTypeUpdate>
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlySet<string> Sent { get; private init; } = new HashSet<string>();
@@ -321,7 +324,7 @@ public sealed record BlockTypeUpdate(string? LogoUrl, string? DocumentationUrl, 
     }
 }
 
-public sealed record BlockSchemaCreate(RawJson Fields, Guid BlockTypeId, List<string> Capabilities, string Version)
+public sealed record BlockSchemaCreate(RawJson Fields, Guid BlockTypeId, List<string> Capabilities, string Version) : IRequestBody<BlockSchemaCreate>
 {
     public static BlockSchemaCreate Read(JsonObjectReader r) => new(
         r.Object("fields", nullable: false) ?? RawJson.EmptyObject,
@@ -330,7 +333,7 @@ public sealed record BlockSchemaCreate(RawJson Fields, Guid BlockTypeId, List<st
         r.String("version", nullable: false) ?? BlockSchemaVersions.Unversioned);
 }
 
-public sealed record BlockDocumentCreate(string? Name, RawJson Data, Guid BlockSchemaId, Guid BlockTypeId, bool IsAnonymous)
+public sealed record BlockDocumentCreate(string? Name, RawJson Data, Guid BlockSchemaId, Guid BlockTypeId, bool IsAnonymous) : IRequestBody<BlockDocumentCreate>
 {
     public static BlockDocumentCreate Read(JsonObjectReader r)
     {
@@ -353,7 +356,7 @@ public sealed record BlockDocumentCreate(string? Name, RawJson Data, Guid BlockS
     }
 }
 
-public sealed record BlockDocumentUpdate(Guid? BlockSchemaId, RawJson Data, bool MergeExistingData)
+public sealed record BlockDocumentUpdate(Guid? BlockSchemaId, RawJson Data, bool MergeExistingData) : IRequestBody<BlockDocumentUpdate>
 {
     public static BlockDocumentUpdate Read(JsonObjectReader r) => new(
         r.Uuid("block_schema_id"),
@@ -368,7 +371,7 @@ public static class BlockDocumentNames
     public static bool IsValid(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 }
 
-public sealed record LogCreate(string Name, int Level, string Message, DateTime Timestamp, Guid? FlowRunId, Guid? TaskRunId)
+public sealed record LogCreate(string Name, int Level, string Message, DateTime Timestamp, Guid? FlowRunId, Guid? TaskRunId) : IRequestBody<LogCreate>
 {
     public static LogCreate Read(JsonObjectReader r) => new(
         r.String("name", required: true) ?? "",
@@ -377,4 +380,36 @@ public sealed record LogCreate(string Name, int Level, string Message, DateTime 
         r.Timestamp("timestamp", required: true) ?? default,
         r.Uuid("flow_run_id"),
         r.Uuid("task_run_id"));
+}
+
+/// <summary>The body of <c>POST /logs/</c>: a list of log records, refused whole when any one is malformed.</summary>
+public sealed record LogBatch(List<LogCreate> Logs) : IBindableFromHttpContext<LogBatch>, IEndpointParameterMetadataProvider
+{
+    public static async ValueTask<LogBatch?> BindAsync(HttpContext context, ParameterInfo parameter) =>
+        new(await RequestBody.ReadListAsync(context.Request, LogCreate.Read, forbidExtra: true));
+
+    public static void PopulateMetadata(ParameterInfo parameter, EndpointBuilder builder) =>
+        RequestBodies.AddMetadata(builder, typeof(List<LogCreate>));
+}
+
+/// <summary>
+/// The <c>{"confirm": true}</c> body of the database admin routes. Anything else, a malformed body
+/// included, is no confirmation: 2.7.0 answers those 400, not 422.
+/// </summary>
+public sealed record DatabaseConfirmation(bool Confirm) : IBindableFromHttpContext<DatabaseConfirmation>, IEndpointParameterMetadataProvider
+{
+    public static async ValueTask<DatabaseConfirmation?> BindAsync(HttpContext context, ParameterInfo parameter)
+    {
+        try
+        {
+            return new(await RequestBody.ReadAsync(context.Request, r => r.Bool("confirm") ?? false, forbidExtra: false));
+        }
+        catch (RequestValidationException)
+        {
+            return new(false);
+        }
+    }
+
+    public static void PopulateMetadata(ParameterInfo parameter, EndpointBuilder builder) =>
+        builder.Metadata.Add(new AcceptsMetadata(["application/json", "*/*"], typeof(DatabaseConfirmation), isOptional: true));
 }

@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
 using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
-using Orchestrator.Orchestration;
 
 namespace Orchestrator.Schemas;
 
@@ -12,24 +11,45 @@ namespace Orchestrator.Schemas;
 /// translates to SQL on both databases. Each object combines its criteria with its <c>operator</c>
 /// (<c>and_</c> by default); absent criteria are ignored, so an empty object matches everything.
 /// </summary>
-public sealed class FilterSet
+public sealed class FilterSet : IRequestBody<FilterSet>
 {
     public Expression<Func<Flow, bool>>? Flows { get; private init; }
     public Expression<Func<FlowRun, bool>>? FlowRuns { get; private init; }
     public Expression<Func<TaskRun, bool>>? TaskRuns { get; private init; }
     public Expression<Func<Deployment, bool>>? Deployments { get; private init; }
 
-    public static FilterSet Read(JsonObjectReader r, OrchestratorDbContext db) => new()
+    /// <summary>
+    /// The query roots of criteria that look into another table (a task run's subflow runs). The body is
+    /// read before any database is at hand, so those criteria are built over this holder, which the
+    /// ApplyTo methods point at the request's context; EF inlines the query it holds when it translates.
+    /// </summary>
+    private QueryRoots Roots { get; init; } = new();
+
+    /// <summary>The <c>/count</c> bodies are the four filter objects; other top-level keys are ignored.</summary>
+    public static bool ForbidsExtraKeys => false;
+
+    public static FilterSet Read(JsonObjectReader r)
     {
-        Flows = r.Nested("flows", FlowFilter, forbidExtra: true),
-        FlowRuns = r.Nested("flow_runs", FlowRunFilter, forbidExtra: true),
-        TaskRuns = r.Nested("task_runs", n => TaskRunFilter(n, db), forbidExtra: true),
-        Deployments = r.Nested("deployments", DeploymentFilter, forbidExtra: true),
-    };
+        var roots = new QueryRoots();
+        return new FilterSet
+        {
+            Roots = roots,
+            Flows = r.Nested("flows", FlowFilter, forbidExtra: true),
+            FlowRuns = r.Nested("flow_runs", FlowRunFilter, forbidExtra: true),
+            TaskRuns = r.Nested("task_runs", n => TaskRunFilter(n, roots), forbidExtra: true),
+            Deployments = r.Nested("deployments", DeploymentFilter, forbidExtra: true),
+        };
+    }
+
+    private sealed class QueryRoots
+    {
+        public IQueryable<FlowRun> FlowRuns { get; set; } = Enumerable.Empty<FlowRun>().AsQueryable();
+    }
 
     /// <summary>Flows matching the flow filter, with a matching deployment and a matching flow run.</summary>
     public IQueryable<Flow> ApplyTo(IQueryable<Flow> flows, OrchestratorDbContext db)
     {
+        Roots.FlowRuns = db.FlowRuns;
         if (Flows is not null)
         {
             flows = flows.Where(Flows);
@@ -43,7 +63,7 @@ public sealed class FilterSet
 
         if (FlowRuns is not null || TaskRuns is not null)
         {
-            var runs = new FilterSet { FlowRuns = FlowRuns, TaskRuns = TaskRuns }.ApplyTo(db.FlowRuns, db);
+            var runs = new FilterSet { Roots = Roots, FlowRuns = FlowRuns, TaskRuns = TaskRuns }.ApplyTo(db.FlowRuns, db);
             flows = flows.Where(f => runs.Any(r => r.FlowId == f.Id));
         }
 
@@ -53,6 +73,7 @@ public sealed class FilterSet
     /// <summary>Flow runs matching the run filter whose flow, deployment and some task run match theirs.</summary>
     public IQueryable<FlowRun> ApplyTo(IQueryable<FlowRun> runs, OrchestratorDbContext db)
     {
+        Roots.FlowRuns = db.FlowRuns;
         if (FlowRuns is not null)
         {
             runs = runs.Where(FlowRuns);
@@ -82,6 +103,7 @@ public sealed class FilterSet
     /// <summary>Task runs matching the task filter whose flow run (and its flow and deployment) match.</summary>
     public IQueryable<TaskRun> ApplyTo(IQueryable<TaskRun> taskRuns, OrchestratorDbContext db)
     {
+        Roots.FlowRuns = db.FlowRuns;
         if (TaskRuns is not null)
         {
             taskRuns = taskRuns.Where(TaskRuns);
@@ -89,7 +111,7 @@ public sealed class FilterSet
 
         if (FlowRuns is not null || Flows is not null || Deployments is not null)
         {
-            var runs = new FilterSet { FlowRuns = FlowRuns, Flows = Flows, Deployments = Deployments }.ApplyTo(db.FlowRuns, db);
+            var runs = new FilterSet { Roots = Roots, FlowRuns = FlowRuns, Flows = Flows, Deployments = Deployments }.ApplyTo(db.FlowRuns, db);
             taskRuns = taskRuns.Where(t => runs.Any(r => r.Id == t.FlowRunId));
         }
 
@@ -99,6 +121,7 @@ public sealed class FilterSet
     /// <summary>Deployments matching the deployment filter whose flow and some flow run match.</summary>
     public IQueryable<Deployment> ApplyTo(IQueryable<Deployment> deployments, OrchestratorDbContext db)
     {
+        Roots.FlowRuns = db.FlowRuns;
         if (Deployments is not null)
         {
             deployments = deployments.Where(Deployments);
@@ -112,7 +135,7 @@ public sealed class FilterSet
 
         if (FlowRuns is not null || TaskRuns is not null)
         {
-            var runs = new FilterSet { FlowRuns = FlowRuns, TaskRuns = TaskRuns }.ApplyTo(db.FlowRuns, db);
+            var runs = new FilterSet { Roots = Roots, FlowRuns = FlowRuns, TaskRuns = TaskRuns }.ApplyTo(db.FlowRuns, db);
             deployments = deployments.Where(d => runs.Any(r => r.DeploymentId == d.Id));
         }
 
@@ -166,7 +189,7 @@ public sealed class FilterSet
         return all.Combine();
     }
 
-    private static Expression<Func<TaskRun, bool>> TaskRunFilter(JsonObjectReader r, OrchestratorDbContext db)
+    private static Expression<Func<TaskRun, bool>> TaskRunFilter(JsonObjectReader r, QueryRoots roots)
     {
         var all = new Criteria<TaskRun>(r);
         all.Add("id", Any<TaskRun>(t => t.Id));
@@ -177,8 +200,7 @@ public sealed class FilterSet
         all.Add("subflow_runs", n =>
         {
             bool? exists = n.Bool("exists_");
-            var subflows = db.FlowRuns;
-            return exists is { } e ? t => subflows.Any(f => f.ParentTaskRunId == t.Id) == e : null;
+            return exists is { } e ? t => roots.FlowRuns.Any(f => f.ParentTaskRunId == t.Id) == e : null;
         });
         return all.Combine();
     }

@@ -12,8 +12,9 @@ public sealed record RecordedRequest(double T, string Method, string Path, strin
 }
 
 /// <summary>
-/// The recording in <c>../shared/contract</c> of the real Prefect 2.7.0 client running a flow against the
-/// real Prefect server: the request sequence and an example request/response body per kind of call.
+/// The recording of the real Prefect 2.7.0 client running a flow against the real Prefect server: the
+/// request sequence and an example request/response body per kind of call. A copy of the project's
+/// contract recording is kept with the tests (<c>Client/Recordings</c>), so the suite stands alone.
 /// </summary>
 public sealed class Recording
 {
@@ -44,24 +45,11 @@ public sealed class Recording
     private JsonNode Example(string kind) =>
         _examples[kind] ?? throw new KeyNotFoundException($"The recording has no example for \"{kind}\".");
 
-    /// <summary>
-    /// Found in <c>ORCHESTRATOR_CONTRACT_DIR</c>, else in <c>../shared/contract</c> beside the repository.
-    /// Missing files fail the tests that need them, saying where they were looked for.
-    /// </summary>
     private static Recording Load()
     {
-        string folder = Environment.GetEnvironmentVariable("ORCHESTRATOR_CONTRACT_DIR") is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(RepositoryRoot(), "..", "shared", "contract");
+        string folder = Path.Combine(AppContext.BaseDirectory, "Client", "Recordings");
         string requests = Path.Combine(folder, "prefect-client-flow-run.requests.jsonl");
         string examples = Path.Combine(folder, "prefect-client-flow-run.examples.json");
-        if (!File.Exists(requests) || !File.Exists(examples))
-        {
-            throw new FileNotFoundException(
-                $"The recorded Prefect client session was not found in {Path.GetFullPath(folder)}; " +
-                "put ../shared beside the repository or set ORCHESTRATOR_CONTRACT_DIR.");
-        }
-
         var sequence = File.ReadAllLines(requests)
             .Where(line => line.Trim().Length > 0)
             .Select(line =>
@@ -74,18 +62,5 @@ public sealed class Recording
             })
             .ToList();
         return new Recording(sequence, JsonNode.Parse(File.ReadAllText(examples))!.AsObject());
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Orchestrator.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No Orchestrator.sln above {AppContext.BaseDirectory}.");
     }
 }

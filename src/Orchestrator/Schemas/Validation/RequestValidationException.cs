@@ -5,6 +5,9 @@ namespace Orchestrator.Schemas.Validation;
 /// <summary>One entry of a 422 answer, in pydantic's shape: where, what, and the error kind.</summary>
 public sealed record ValidationError(IReadOnlyList<object> Loc, string Msg, string Type);
 
+/// <summary>The 422 body of a request that does not fit its schema, in pydantic's shape.</summary>
+public sealed record ValidationErrorBody(string ExceptionMessage, IReadOnlyList<ValidationError> ExceptionDetail, RawJson? RequestBody);
+
 /// <summary>The request does not fit its schema; answered 422 in Prefect's validation-error shape.</summary>
 public sealed class RequestValidationException(IReadOnlyList<ValidationError> errors, RawJson? requestBody)
     : Exception("Invalid request received.")
