@@ -20,6 +20,7 @@ SERVER_WARMUP="${SERVER_WARMUP:-60}"
 WORK="$(mktemp -d /tmp/orchestrator-bench.XXXXXX)"
 chmod 777 "$WORK"
 SERVER_PID=""
+CHILD_PID=""
 PG_UP=""
 
 log() { printf '\n== %s\n' "$*"; }
@@ -36,11 +37,18 @@ PG="$(pg_bin)"
 AS_PG=()
 if [ "$(id -u)" = 0 ]; then AS_PG=(runuser -u postgres --); fi
 
+# Whatever ends the script (it finishing, Ctrl-C, a kill), the load generator, the server and the cluster
+# it started end with it. Long steps run as background children waited for, so a signal is handled at
+# once instead of after the step.
 cleanup() {
+    if [ -n "$CHILD_PID" ]; then kill "$CHILD_PID" 2>/dev/null || true; fi
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
     if [ -n "$PG_UP" ]; then "${AS_PG[@]}" "$PG/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+# Runs a command as a child that cleanup can stop; its output and exit status are the command's.
+run_child() { local status=0; "$@" & CHILD_PID=$!; wait "$CHILD_PID" || status=$?; CHILD_PID=""; return "$status"; }
 
 log "building the server and the load generator (Release)"
 dotnet build "$ROOT/src/Orchestrator" -c Release -v quiet -nologo >/dev/null
@@ -79,7 +87,7 @@ stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/de
 # perf: a fifth of its CPU went to the JIT thread); a long-running server is past that, so measure it warm.
 warm_up() { load "warm-up-$1" 16 "$SERVER_WARMUP" >/dev/null; }
 load() { # label clients [duration]
-    dotnet "$LOADGEN_DLL" --url "$SERVER_URL" --clients "$2" --duration "${3:-$DURATION}" --warmup "$WARMUP" \
+    run_child dotnet "$LOADGEN_DLL" --url "$SERVER_URL" --clients "$2" --duration "${3:-$DURATION}" --warmup "$WARMUP" \
         --server-pid "$SERVER_PID" --label "$1" --json "$WORK/$1.json"
 }
 
@@ -90,7 +98,7 @@ for c in $CLIENTS; do load "postgres-$c" "$c"; done
 
 log "pgbench, one transition's shape ($PG/pgbench)"
 for c in $CLIENTS; do
-    "$PG/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$c" -j 2 -T "$DURATION" \
+    run_child "$PG/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$c" -j 2 -T "$DURATION" \
         -f "$ROOT/bench/pgbench-transition.sql" transition_shape >"$WORK/pgbench-$c.txt" 2>&1
     grep -E "^tps" "$WORK/pgbench-$c.txt" | sed "s/^/  $c clients: /"
 done

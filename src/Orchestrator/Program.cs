@@ -5,7 +5,12 @@ using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
 using Serilog;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    // appsettings.json is read from beside the binary, whatever directory the server is started from.
+    ContentRootPath = AppContext.BaseDirectory,
+});
 
 // Structured console logging, configured from the Serilog section of appsettings.json.
 builder.Logging.ClearProviders();
@@ -33,7 +38,7 @@ builder.Services.AddOpenApiDocument();
 // Any origin may call the API, as with the Prefect server.
 builder.Services.AddCors(options => options.AddDefaultPolicy(policy => policy.AllowAnyOrigin().AllowAnyHeader().AllowAnyMethod()));
 
-var app = builder.Build();
+await using var app = builder.Build();
 
 app.UseRequestLogging();
 app.UseExceptionHandler();
@@ -44,6 +49,7 @@ app.UseSwaggerUI(options =>
 {
     options.RoutePrefix = "docs";
     options.SwaggerEndpoint("/swagger/v1/swagger.json", "Orchestrator");
+    options.EnableDeepLinking();
 });
 
 app.MapAdminApi();
@@ -59,8 +65,15 @@ app.MapBlockDocumentsApi();
 app.MapLogsApi();
 app.MapOrchestrationApi();
 
-await app.Services.MigrateDatabaseAsync();
+// Migrations run at start-up; a database that cannot be prepared is reported in one line, and the
+// process exits with a non-zero code instead of serving errors.
+if (!await app.Services.TryPrepareDatabaseAsync(app.Logger))
+{
+    return 1;
+}
+
 await app.RunAsync();
+return 0;
 
 /// <summary>The entry point, public so in-process tests can host the application.</summary>
 public partial class Program;

@@ -13,8 +13,23 @@ public sealed class DatabaseOptions
     /// <summary><c>Sqlite</c> (embedded, the default) or <c>Postgres</c>.</summary>
     public string Provider { get; set; } = "Sqlite";
 
-    /// <summary>Where the default SQLite file lives; created on first start.</summary>
-    public string DataDirectory { get; set; } = "data";
+    /// <summary>
+    /// Where the default SQLite file (<c>orchestrator.db</c>) lives; created on first start. Empty means
+    /// <c>~/.orchestrator</c>, whatever directory the server is started from.
+    /// </summary>
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>The folder the default SQLite file is in: the setting, else <c>.orchestrator</c> in the user's home.</summary>
+    public string ResolvedDataDirectory()
+    {
+        if (!string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            return Path.GetFullPath(DataDirectory);
+        }
+
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.Combine(string.IsNullOrEmpty(home) ? AppContext.BaseDirectory : home, ".orchestrator");
+    }
 
     public bool IsPostgres => string.Equals(Provider, "Postgres", StringComparison.OrdinalIgnoreCase)
         || string.Equals(Provider, "PostgreSQL", StringComparison.OrdinalIgnoreCase);
@@ -37,14 +52,16 @@ public static class DatabaseSetup
 
             services.AddDbContextPool<OrchestratorDbContext>(db => db
                 .UseNpgsql(PostgresConnectionString(connectionString))
+                .UseSnakeCaseNamingConvention()
                 .ConfigureWarnings(ConfigureEvents));
         }
         else
         {
-            string sqlite = SqliteConnectionString(connectionString, options.DataDirectory);
+            string sqlite = SqliteConnectionString(connectionString, options.ResolvedDataDirectory());
             var setup = new SqliteConnectionSetup(new SqliteConnectionStringBuilder(sqlite).DefaultTimeout * 1000);
             services.AddDbContextPool<OrchestratorDbContext>(db => db
                 .UseSqlite(sqlite)
+                .UseSnakeCaseNamingConvention()
                 .AddInterceptors(setup)
                 .ConfigureWarnings(ConfigureEvents));
         }
@@ -103,22 +120,54 @@ public static class DatabaseSetup
 
     /// <summary>
     /// Applies pending migrations (several instances starting at once take turns: EF's migration lock),
-    /// then registers the built-in block types.
+    /// then registers the built-in block types. False when the database cannot be prepared: the reason is
+    /// logged as one line that says what to do, and the server should exit instead of serving.
     /// </summary>
-    public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    public static async Task<bool> TryPrepareDatabaseAsync(this IServiceProvider services, ILogger logger, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        if (!db.IsPostgres)
+        string where = db.IsPostgres
+            ? $"PostgreSQL database {db.Database.GetDbConnection().Database} on {db.Database.GetDbConnection().DataSource}"
+            : $"SQLite file {new SqliteConnectionStringBuilder(db.Database.GetConnectionString()).DataSource}";
+        try
         {
-            // Readers never block the writer and the writer never blocks readers in WAL mode.
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-            await db.Database.CloseConnectionAsync();
+            if (!db.IsPostgres)
+            {
+                // Readers never block the writer and the writer never blocks readers in WAL mode.
+                await db.Database.OpenConnectionAsync(cancellationToken);
+                await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+                await db.Database.CloseConnectionAsync();
+            }
+
+            await db.Database.MigrateAsync(cancellationToken);
+            await BuiltinBlocks.RegisterAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
+        }
+        catch (Exception error) when (error is System.Data.Common.DbException or DbUpdateException or InvalidOperationException)
+        {
+            logger.LogDebug(error, "Preparing the {Database} failed", where);
+            logger.LogCritical("Cannot prepare the {Database}: {Reason}", where, Explain(error));
+            return false;
         }
 
+        logger.LogInformation("Using the {Database}", where);
+        return true;
+    }
 
-        await db.Database.MigrateAsync(cancellationToken);
-        await BuiltinBlocks.RegisterAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
+    private static string Explain(Exception error)
+    {
+        Exception root = error;
+        while (root.InnerException is not null && root is not System.Data.Common.DbException)
+        {
+            root = root.InnerException;
+        }
+
+        return root switch
+        {
+            Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.InsufficientPrivilege } denied =>
+                $"{denied.MessageText}. The server's role must own the database (ALTER DATABASE … OWNER TO …); GRANT ALL ON DATABASE is not enough to create its tables.",
+            Npgsql.PostgresException postgres => $"{postgres.MessageText} (SQLSTATE {postgres.SqlState}).",
+            _ => root.Message,
+        };
     }
 }

@@ -1,9 +1,8 @@
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata.Conventions;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Orchestrator.Infrastructure;
-using Orchestrator.Orchestration;
 
 namespace Orchestrator.Data;
 
@@ -30,7 +29,6 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(OrchestratorDbContext).Assembly);
-        ApplySnakeCaseNames(modelBuilder);
         CompareStringListsWithoutClosures(modelBuilder);
         if (!IsPostgres)
         {
@@ -39,24 +37,12 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
     }
 
     /// <summary>
-    /// Tables and columns carry Prefect's snake_case names, so the schema reads like the API and the
-    /// hand-written migrations can name them without guessing.
+    /// Tables and columns carry Prefect's snake_case names (<c>UseSnakeCaseNamingConvention</c>, set where
+    /// the context is configured), so the schema reads like the API. A table is named for its entity, as
+    /// Prefect's are (<c>flow_run</c>), not for the DbSet (<c>flow_runs</c>).
     /// </summary>
-    private static void ApplySnakeCaseNames(ModelBuilder modelBuilder)
-    {
-        foreach (var entity in modelBuilder.Model.GetEntityTypes())
-        {
-            entity.SetTableName(ToSnakeCase(entity.ClrType.Name));
-            foreach (var property in entity.GetProperties())
-            {
-                // Names set explicitly in a configuration win over the convention.
-                if (property.GetColumnName() == property.Name)
-                {
-                    property.SetColumnName(ToSnakeCase(property.Name));
-                }
-            }
-        }
-    }
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
+        configurationBuilder.Conventions.Remove<TableNameFromDbSetConvention>();
 
     /// <summary>
     /// EF's own comparer for lists of strings is built from nested lambdas, and a compiled expression
@@ -86,23 +72,6 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
                 property.SetValueConverter(converter);
             }
         }
-    }
-
-    public static string ToSnakeCase(string name)
-    {
-        var builder = new StringBuilder(name.Length + 8);
-        for (int i = 0; i < name.Length; i++)
-        {
-            char c = name[i];
-            if (char.IsUpper(c) && i > 0)
-            {
-                builder.Append('_');
-            }
-
-            builder.Append(char.ToLowerInvariant(c));
-        }
-
-        return builder.ToString();
     }
 }
 

@@ -6,8 +6,9 @@ using Orchestrator.Tests.Infrastructure;
 namespace Orchestrator.Tests.Data;
 
 /// <summary>
-/// An error line in the server's log should mean something went wrong. Starting on an empty database, or
-/// a client creating what already exists (a retried flow re-creating its task runs), is ordinary.
+/// An error or warning line in the server's log should mean something went wrong. Starting on an empty
+/// database, transitions, or a client creating what already exists (a retried flow re-creating its task
+/// runs) are ordinary; a server that cannot start says why in one line.
 /// </summary>
 public abstract class ServerLogTests(DatabaseKind database)
 {
@@ -44,11 +45,38 @@ public abstract class ServerLogTests(DatabaseKind database)
             await PostAsync(server, "/api/block_types/", new { name = "Logged", slug = "logged" }, 201);
             await PostAsync(server, "/api/block_types/", new { name = "Logged", slug = "logged" }, 409);
 
-            again["id"]!.ToString().Should().Be(first["id"]!.ToString());
-            (await ErrorLinesAsync(server)).Should().BeEmpty("a task run found by its key and a taken block type name are answers, not failures");
+            string task = first["id"]!.ToString();
+            var running = await PostAsync(server, $"/api/task_runs/{task}/set_state", new { state = new { type = "RUNNING" } }, 201);
+            await PostAsync(server, $"/api/task_runs/{task}/set_state", new { state = new { type = "COMPLETED" } }, 201);
+            await PostAsync(server, $"/api/flow_runs/{flowRun["id"]}/set_state", new { state = new { type = "RUNNING" } }, 201);
+
+            again["id"]!.ToString().Should().Be(task);
+            running["status"]!.ToString().Should().Be("ACCEPT");
+            (await ErrorLinesAsync(server)).Should().BeEmpty("a task run found by its key, a taken block type name and transitions are answers, not failures");
         }
         finally
         {
+            await DropAsync(connectionString);
+        }
+    }
+
+    [Fact]
+    public async Task StartedFromAnotherDirectory_ReadsItsSettingsFromBesideTheBinary()
+    {
+        string connectionString = await EmptyDatabaseAsync();
+        string elsewhere = Directory.CreateTempSubdirectory("orchestrator-cwd-").FullName;
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(database, connectionString, new ServerStartOptions { WorkingDirectory = elsewhere, LogLevel = "Information" });
+            await Task.Delay(500);
+
+            // Without appsettings.json there would be no log sink at all, so no line.
+            server.Output.Should().Contain(line => line.Contains(" INF] ", StringComparison.Ordinal) && line.Contains("Using the ", StringComparison.Ordinal));
+            Directory.EnumerateFileSystemEntries(elsewhere).Should().BeEmpty("nothing is written to the directory it was started from");
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
             await DropAsync(connectionString);
         }
     }
@@ -62,6 +90,13 @@ public abstract class ServerLogTests(DatabaseKind database)
         if (database == DatabaseKind.Postgres)
         {
             await PostgresServer.DropDatabaseAsync(connectionString);
+            return;
+        }
+
+        string file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).DataSource;
+        foreach (string path in new[] { file, $"{file}-wal", $"{file}-shm" })
+        {
+            File.Delete(path);
         }
     }
 
@@ -76,10 +111,60 @@ public abstract class ServerLogTests(DatabaseKind database)
     private static async Task<List<string>> ErrorLinesAsync(ServerProcess server)
     {
         await Task.Delay(500); // the log is written by a background thread
-        return server.Output.Where(line => line.Contains(" ERR]", StringComparison.Ordinal) || line.Contains(" FTL]", StringComparison.Ordinal)).ToList();
+        return server.Output.Where(line => new[] { " WRN]", " ERR]", " FTL]" }.Any(level => line.Contains(level, StringComparison.Ordinal))).ToList();
     }
 }
 
-public sealed class ServerLogTestsOnSqlite() : ServerLogTests(DatabaseKind.Sqlite);
+public sealed class ServerLogTestsOnSqlite() : ServerLogTests(DatabaseKind.Sqlite)
+{
+    [Fact]
+    public async Task WithoutAConnectionString_TheDatabaseIsInTheUsersHome_WhereverTheServerStarts()
+    {
+        string home = Directory.CreateTempSubdirectory("orchestrator-home-").FullName;
+        string elsewhere = Directory.CreateTempSubdirectory("orchestrator-cwd-").FullName;
+        try
+        {
+            var options = new ServerStartOptions
+            {
+                WorkingDirectory = elsewhere,
+                Environment = new Dictionary<string, string> { ["HOME"] = home, ["ConnectionStrings__Orchestrator"] = "" },
+            };
+            await using (var server = await ServerProcess.StartAsync(DatabaseKind.Sqlite, connectionString: null, options))
+            {
+                using var response = await server.Client.PostAsJsonAsync("/api/flows/", new { name = "at-home" });
+                ((int)response.StatusCode).Should().Be(201);
+            }
 
-public sealed class ServerLogTestsOnPostgres() : ServerLogTests(DatabaseKind.Postgres);
+            File.Exists(Path.Combine(home, ".orchestrator", "orchestrator.db")).Should().BeTrue();
+            Directory.EnumerateFileSystemEntries(elsewhere).Should().BeEmpty();
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(home, recursive: true);
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+}
+
+public sealed class ServerLogTestsOnPostgres() : ServerLogTests(DatabaseKind.Postgres)
+{
+    [Fact]
+    public async Task ARoleThatDoesNotOwnTheDatabase_StopsTheServerWithOneClearLine_AndANonZeroExit()
+    {
+        string connectionString = await PostgresServer.CreateDatabaseForRoleWithoutOwnershipAsync();
+        try
+        {
+            var (exitCode, output) = await ServerProcess.RunToExitAsync(DatabaseKind.Postgres, connectionString);
+
+            exitCode.Should().NotBe(0);
+            output.Where(line => line.Contains(" FTL] ", StringComparison.Ordinal)).Should().ContainSingle()
+                .Which.Should().Contain("must own the database");
+            output.Should().NotContain(line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal), "no stack trace");
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(connectionString);
+        }
+    }
+}

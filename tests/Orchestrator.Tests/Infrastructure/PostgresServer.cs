@@ -37,6 +37,7 @@ public static class PostgresServer
                 string template = WithDatabase(admin, TemplateDatabase);
                 await using (var db = new OrchestratorDbContext(new DbContextOptionsBuilder<OrchestratorDbContext>()
                     .UseNpgsql(template)
+                    .UseSnakeCaseNamingConvention()
                     .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning))
                     .Options))
                 {
@@ -64,6 +65,21 @@ public static class PostgresServer
         string name = $"test_{Guid.NewGuid():N}";
         await ExecuteAsync(admin, $"CREATE DATABASE {name}");
         return WithDatabase(admin, name);
+    }
+
+    /// <summary>
+    /// A database owned by the admin role, reached as a role with <c>GRANT ALL ON DATABASE</c> only: it
+    /// may connect but not create tables in the <c>public</c> schema (PostgreSQL 15 and later).
+    /// </summary>
+    public static async Task<string> CreateDatabaseForRoleWithoutOwnershipAsync()
+    {
+        string admin = await Server.Value;
+        string name = $"test_{Guid.NewGuid():N}";
+        string role = $"role_{Guid.NewGuid():N}";
+        await ExecuteAsync(admin, $"CREATE ROLE {role} LOGIN");
+        await ExecuteAsync(admin, $"CREATE DATABASE {name}");
+        await ExecuteAsync(admin, $"GRANT ALL ON DATABASE {name} TO {role}");
+        return new NpgsqlConnectionStringBuilder(WithDatabase(admin, name)) { Username = role }.ConnectionString;
     }
 
     public static async Task DropDatabaseAsync(string connectionString)
@@ -111,17 +127,7 @@ public static class PostgresServer
             "-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start", "-o",
             $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
         ]);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                RunAs(asPostgresUser, Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "stop"]);
-            }
-            finally
-            {
-                Directory.Delete(root, recursive: true);
-            }
-        };
+        StopWhenThisProcessEnds(asPostgresUser, bin, data, root);
 
         string connectionString = new NpgsqlConnectionStringBuilder
         {
@@ -133,6 +139,27 @@ public static class PostgresServer
         }.ConnectionString;
         await ExecuteAsync(connectionString, "SELECT 1");
         return connectionString;
+    }
+
+    /// <summary>
+    /// The test host is often ended without running its exit handlers, so the cluster is stopped and its
+    /// folder removed by a watchdog of its own: a shell, detached from this process tree (setsid -f), that
+    /// waits for this process to end however it ends, then stops the server and deletes the folder.
+    /// </summary>
+    private static void StopWhenThisProcessEnds(bool asPostgresUser, string bin, string data, string root)
+    {
+        string stop = asPostgresUser
+            ? $"runuser -u postgres -- '{bin}/pg_ctl' -D '{data}' -m immediate stop"
+            : $"'{bin}/pg_ctl' -D '{data}' -m immediate stop";
+        string script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{root}'";
+        var start = new ProcessStartInfo("setsid", ["-f", "sh", "-c", script])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start the cluster's watchdog.");
+        watchdog.WaitForExit();
     }
 
     private static string FindBinaries()

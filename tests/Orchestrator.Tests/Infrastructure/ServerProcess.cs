@@ -27,25 +27,12 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>What the process has written so far, standard output and error, a line an entry.</summary>
     public IReadOnlyCollection<string> Output => _output;
 
-    public static async Task<ServerProcess> StartAsync(DatabaseKind kind, string connectionString)
+    /// <param name="connectionString">Null starts the server on its default SQLite file.</param>
+    /// <param name="options">Where to start it from, and what else to set in its environment.</param>
+    public static async Task<ServerProcess> StartAsync(DatabaseKind kind, string? connectionString, ServerStartOptions? options = null)
     {
-        var address = new Uri($"http://127.0.0.1:{FreePort()}");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.dll"), "--urls", address.ToString()])
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["Database__Provider"] = kind.ToString();
-        start.Environment["ConnectionStrings__Orchestrator"] = connectionString;
-        start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
-        var process = Process.Start(start)!;
-        var server = new ServerProcess(process, address);
-        process.OutputDataReceived += (_, line) => server.Keep(line.Data);
-        process.ErrorDataReceived += (_, line) => server.Keep(line.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var server = Launch(kind, connectionString, options ?? new ServerStartOptions());
+        var process = server._process;
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
@@ -72,7 +59,48 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         await server.DisposeAsync();
-        throw new TimeoutException($"The server did not answer /api/health at {address} within 60 s.");
+        throw new TimeoutException($"The server did not answer /api/health at {server.Address} within 60 s.");
+    }
+
+    /// <summary>Starts the server and waits for it to exit by itself (a start-up that must fail).</summary>
+    public static async Task<(int ExitCode, IReadOnlyCollection<string> Output)> RunToExitAsync(
+        DatabaseKind kind, string? connectionString, ServerStartOptions? options = null)
+    {
+        await using var server = Launch(kind, connectionString, options ?? new ServerStartOptions());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await server._process.WaitForExitAsync(timeout.Token);
+        return (server._process.ExitCode, server.Output);
+    }
+
+    private static ServerProcess Launch(DatabaseKind kind, string? connectionString, ServerStartOptions options)
+    {
+        var address = new Uri($"http://127.0.0.1:{FreePort()}");
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.dll"), "--urls", address.ToString()])
+        {
+            WorkingDirectory = options.WorkingDirectory ?? AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["Database__Provider"] = kind.ToString();
+        if (connectionString is not null)
+        {
+            start.Environment["ConnectionStrings__Orchestrator"] = connectionString;
+        }
+
+        start.Environment["Serilog__MinimumLevel__Default"] = options.LogLevel;
+        foreach (var (key, value) in options.Environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start)!;
+        var server = new ServerProcess(process, address);
+        process.OutputDataReceived += (_, line) => server.Keep(line.Data);
+        process.ErrorDataReceived += (_, line) => server.Keep(line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
     }
 
     private void Keep(string? line)
@@ -107,4 +135,15 @@ public sealed class ServerProcess : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>How a <see cref="ServerProcess"/> is started.</summary>
+public sealed record ServerStartOptions
+{
+    /// <summary>The directory it is started from; the test output folder by default.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    public string LogLevel { get; init; } = "Warning";
+
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }
