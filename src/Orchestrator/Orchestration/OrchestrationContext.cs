@@ -21,7 +21,6 @@ public abstract class OrchestrationContext
         State? proposedState)
     {
         Db = db;
-        Time = time;
         Nested = nested;
         InitialState = initialState;
         ProposedState = proposedState;
@@ -40,8 +39,6 @@ public abstract class OrchestrationContext
 
     /// <summary>How a rule changes the state of another run within this transition.</summary>
     public INestedTransitions Nested { get; }
-
-    public TimeProvider Time { get; }
 
     /// <summary>The instant of this transition: the timestamp of every state it creates.</summary>
     public DateTime Now { get; }

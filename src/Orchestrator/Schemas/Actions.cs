@@ -286,7 +286,6 @@ public static class Names
         return name;
     }
 
-    public static bool IsValid(string name) => name.IndexOfAny(Forbidden) < 0;
 }
 
 public sealed record BlockTypeCreate(string Name, string Slug, string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample) : IRequestBody<BlockTypeCreate>

@@ -61,8 +61,6 @@ public sealed class JsonObjectReader
     public static JsonObjectReader ForListItem(JsonElement item, int index, bool forbidExtra, List<ValidationError> errors) =>
         new(item, ["body", index], errors, forbidExtra);
 
-    public bool HasErrors => _errors.Count > 0;
-
     /// <summary>Whether the key was sent at all (null included); PATCH bodies write only these.</summary>
     public bool Has(string key) => _element.ValueKind == JsonValueKind.Object && _element.TryGetProperty(key, out _);
 
