@@ -3,6 +3,7 @@ using Orchestrator.Api;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
+using Orchestrator.Orchestration.Services;
 using Serilog;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -23,6 +24,9 @@ builder.Services.AddOrchestratorDatabase(builder.Configuration);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.Configure<OrchestrationOptions>(builder.Configuration.GetSection(OrchestrationOptions.Section));
 builder.Services.AddScoped<RunStateChanger>();
+
+// The server's background services (scheduler, late runs), each with its settings under Services.
+builder.Services.AddOrchestratorServices(builder.Configuration);
 
 // Prefect's JSON: snake_case names, upper-case enums, six-digit UTC timestamps.
 builder.Services.Configure<JsonOptions>(options => Json.Configure(options.SerializerOptions));
@@ -59,6 +63,8 @@ app.MapTaskRunsApi();
 app.MapStatesApi();
 app.MapConcurrencyLimitsApi();
 app.MapDeploymentsApi();
+app.MapWorkQueuesApi();
+app.MapUiApi();
 app.MapBlockTypesApi();
 app.MapBlockSchemasApi();
 app.MapBlockDocumentsApi();

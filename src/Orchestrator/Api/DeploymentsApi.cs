@@ -2,6 +2,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Schemas.Validation;
 using Orchestrator.Data;
+using Orchestrator.Orchestration.Services;
+using Orchestrator.Orchestration.Scheduling;
+using Microsoft.Extensions.Options;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
 using Orchestrator.Schemas;
@@ -20,6 +23,11 @@ public static class DeploymentsApi
         group.MapPost("/filter", FilterDeployments).WithSummary("List deployments matching the filters.");
         group.MapPost("/count", CountDeployments).WithSummary("Count deployments matching the filters.");
         group.MapDelete("/{id}", DeleteDeployment).WithSummary("Delete a deployment and its runs still scheduled.");
+        group.MapPatch("/{id}", UpdateDeployment).WithSummary("Update a deployment; its upcoming auto-scheduled runs are recreated.");
+        group.MapPost("/{id}/schedule", ScheduleRuns).WithSummary("Create the deployment's scheduled runs for a window now.");
+        group.MapPost("/{id}/set_schedule_active", SetScheduleActive).WithSummary("Turn the deployment's schedule on.");
+        group.MapPost("/{id}/set_schedule_inactive", SetScheduleInactive).WithSummary("Turn the deployment's schedule off and delete its upcoming auto-scheduled runs.");
+        group.MapGet("/{id}/work_queue_check", WorkQueueCheck).WithSummary("The legacy work queues whose filter would pick up this deployment's runs.");
         group.MapPost("/{id}/create_flow_run", CreateFlowRun).WithSummary("Create a flow run from a deployment.");
         return group;
     }
@@ -56,7 +64,7 @@ public static class DeploymentsApi
             deployment.WorkQueueName = body.WorkQueueName;
             deployment.StorageDocumentId = body.StorageDocumentId;
             deployment.InfrastructureDocumentId = body.InfrastructureDocumentId;
-            deployment.Schedule = body.Schedule;
+            deployment.Schedule = body.Schedule?.ToStored(now);
             deployment.Description = body.Description;
             deployment.ParameterOpenapiSchema = body.ParameterOpenapiSchema;
             deployment.Path = body.Path;
@@ -69,12 +77,119 @@ public static class DeploymentsApi
             }
 
             await db.SaveChangesAsync(ct);
-            await db.FlowRuns
-                .Where(r => r.DeploymentId == deployment.Id && r.AutoScheduled && r.StateType == StateType.Scheduled)
-                .ExecuteDeleteAsync(ct);
+            await ScheduledRuns.DeleteUpcomingAsync(db, deployment.Id, ct);
+            if (!string.IsNullOrEmpty(deployment.WorkQueueName))
+            {
+                await WorkQueueRuns.EnsureQueueAsync(db, deployment.WorkQueueName, now, ct);
+            }
+
             return (deployment, existing is null);
         }, ct);
         return created ? TypedResults.Created((string?)null, deployment.ToResponse()) : TypedResults.Ok(deployment.ToResponse());
+    }
+
+    /// <summary>
+    /// Writes the keys present, then deletes the deployment's upcoming auto-scheduled runs (the scheduler
+    /// recreates them from the new definition within seconds) and creates the queue it names.
+    /// </summary>
+    public static async Task<Results<NoContent, NotFound<Detail>, Conflict<Detail>>> UpdateDeployment(
+        Guid id, DeploymentUpdate body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        if (body.Sent.Contains("infra_overrides") && body.InfraOverrides is null)
+        {
+            return ErrorBodies.IntegrityConflict();
+        }
+
+        return await db.InTransactionAsync<Results<NoContent, NotFound<Detail>, Conflict<Detail>>>(async () =>
+        {
+            var deployment = await db.Deployments.FirstOrDefaultAsync(d => d.Id == id, ct);
+            if (deployment is null)
+            {
+                return ErrorBodies.NotFound("Deployment not found.");
+            }
+
+            DateTime now = time.UtcNow();
+            if (body.Sent.Contains("version")) deployment.Version = body.Version;
+            if (body.Sent.Contains("schedule")) deployment.Schedule = body.Schedule?.ToStored(now);
+            if (body.Sent.Contains("description")) deployment.Description = body.Description;
+            if (body.IsScheduleActive is { } active) deployment.IsScheduleActive = active;
+            if (body.Parameters is { } parameters) deployment.Parameters = parameters;
+            if (body.Tags is { } tags) deployment.Tags = tags;
+            if (body.Sent.Contains("work_queue_name")) deployment.WorkQueueName = body.WorkQueueName;
+            if (body.Sent.Contains("path")) deployment.Path = body.Path;
+            if (body.InfraOverrides is { } overrides) deployment.InfraOverrides = overrides;
+            if (body.Sent.Contains("entrypoint")) deployment.Entrypoint = body.Entrypoint;
+            if (body.Sent.Contains("manifest_path")) deployment.ManifestPath = body.ManifestPath;
+            if (body.Sent.Contains("storage_document_id")) deployment.StorageDocumentId = body.StorageDocumentId;
+            if (body.Sent.Contains("infrastructure_document_id")) deployment.InfrastructureDocumentId = body.InfrastructureDocumentId;
+            deployment.Updated = now;
+            await db.SaveChangesAsync(ct);
+            await ScheduledRuns.DeleteUpcomingAsync(db, id, ct);
+            if (!string.IsNullOrEmpty(deployment.WorkQueueName))
+            {
+                await WorkQueueRuns.EnsureQueueAsync(db, deployment.WorkQueueName, now, ct);
+            }
+
+            return TypedResults.NoContent();
+        }, ct);
+    }
+
+    /// <summary>
+    /// Creates the runs the schedule has in the window (defaults: the scheduler's), idempotently. A
+    /// deployment without an active schedule, or none at all, gets nothing: still 200 with <c>null</c>, as 2.7.0 answers.
+    /// </summary>
+    public static async Task<Ok<object?>> ScheduleRuns(
+        Guid id, ScheduleRunsRequest body, OrchestratorDbContext db, TimeProvider time, IOptions<ServiceOptions> options, CancellationToken ct)
+    {
+        var scheduler = options.Value.Scheduler;
+        DateTime now = time.UtcNow();
+        DateTime start = body.StartTime ?? now;
+        var window = new ScheduleWindow(
+            start,
+            body.EndTime ?? start + scheduler.MaxScheduledTime,
+            body.MinTimeSeconds is { } minTime ? TimeSpan.FromSeconds(minTime) : scheduler.MinScheduledTime,
+            body.MinRuns ?? scheduler.MinRuns,
+            body.MaxRuns ?? scheduler.MaxRuns);
+        await db.InTransactionAsync(async () =>
+        {
+            var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
+            return deployment is null ? 0 : await ScheduledRuns.InsertAsync(db, deployment, window, now, ct);
+        }, ct);
+        return TypedResults.Ok<object?>(null);
+    }
+
+    public static async Task<Results<Ok<object?>, NotFound<Detail>>> SetScheduleActive(Guid id, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        DateTime now = time.UtcNow();
+        int updated = await db.Deployments.Where(d => d.Id == id)
+            .ExecuteUpdateAsync(d => d.SetProperty(x => x.IsScheduleActive, true).SetProperty(x => x.Updated, now), ct);
+        return updated > 0 ? TypedResults.Ok<object?>(null) : ErrorBodies.NotFound("Deployment not found");
+    }
+
+    public static async Task<Results<Ok<object?>, NotFound<Detail>>> SetScheduleInactive(Guid id, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        DateTime now = time.UtcNow();
+        bool found = await db.InTransactionAsync(async () =>
+        {
+            int updated = await db.Deployments.Where(d => d.Id == id)
+                .ExecuteUpdateAsync(d => d.SetProperty(x => x.IsScheduleActive, false).SetProperty(x => x.Updated, now), ct);
+            await ScheduledRuns.DeleteUpcomingAsync(db, id, ct);
+            return updated > 0;
+        }, ct);
+        return found ? TypedResults.Ok<object?>(null) : ErrorBodies.NotFound("Deployment not found");
+    }
+
+    /// <summary>The legacy queues (those with a filter) whose tags and deployment ids would accept this deployment.</summary>
+    public static async Task<Results<Ok<List<WorkQueueResponse>>, NotFound<Detail>>> WorkQueueCheck(Guid id, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
+        if (deployment is null)
+        {
+            return ErrorBodies.NotFound("Deployment not found");
+        }
+
+        var legacy = await db.WorkQueues.AsNoTracking().Where(q => q.Filter != null).OrderBy(q => q.Name).ToListAsync(ct);
+        return TypedResults.Ok(legacy.Where(q => WorkQueueRuns.Accepts(q, deployment)).Select(q => q.ToResponse()).ToList());
     }
 
     private static string MissingBlock(string kind, Guid id) =>

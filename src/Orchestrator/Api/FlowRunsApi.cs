@@ -20,7 +20,7 @@ public static class FlowRunsApi
         group.MapPost("/filter", FilterFlowRuns).WithSummary("List flow runs matching the filters.");
         group.MapPost("/count", CountFlowRuns).WithSummary("Count flow runs matching the filters.");
         group.MapGet("/{id}/graph", ReadGraph).WithSummary("The task runs of a flow run and their upstream dependencies.");
-        group.MapPost("/history", RunHistory.Refuse).WithSummary("Flow-run counts by state over time (answered empty; the UI is not served).");
+        group.MapPost("/history", RunHistory.FlowRunHistory).WithSummary("Runs counted by current state in buckets of their expected start time.");
         group.MapPost("/{id}/set_state", SetFlowRunState).Produces<ExceptionMessage>(StatusCodes.Status404NotFound).WithSummary("Propose a new state for a flow run; the orchestration rules decide.");
         return group;
     }

@@ -1,16 +1,77 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
 using Orchestrator.Schemas;
 
 namespace Orchestrator.Api;
 
 /// <summary>
-/// The run-history endpoints feed Prefect's UI charts, which this server does not serve; only their
-/// interval validation is kept, and a valid request answers an empty history.
+/// Run history for charts (server-services.md §8): runs counted in buckets of their expected start time,
+/// grouped by their current state, with their summed run time and lateness.
 /// </summary>
 public static class RunHistory
 {
-    public static Results<Ok<object[]>, UnprocessableEntity<Detail>> Refuse(HistoryRequest body) =>
-        body.HistoryIntervalSeconds < 1
-            ? ErrorBodies.Unprocessable("History interval must not be less than 1 second.")
-            : TypedResults.Ok(Array.Empty<object>());
+    private const int MaxBuckets = 500;
+
+    public static RouteGroupBuilder MapUiApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/ui").WithTags("UI");
+        group.MapPost("/flow_runs/history", FlowRunPoints).WithSummary("One point per flow run: when it started, how long it ran, how late it was.");
+        return group;
+    }
+
+    public static async Task<Results<Ok<List<HistoryBucket>>, UnprocessableEntity<Detail>>> FlowRunHistory(
+        HistoryRequest body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct) =>
+        await HistoryAsync(body, body.Filters.ApplyTo(db.FlowRuns.AsNoTracking(), db), time.UtcNow(), ct);
+
+    public static async Task<Results<Ok<List<HistoryBucket>>, UnprocessableEntity<Detail>>> TaskRunHistory(
+        HistoryRequest body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct) =>
+        await HistoryAsync(body, body.Filters.ApplyTo(db.TaskRuns.AsNoTracking(), db), time.UtcNow(), ct);
+
+    public static async Task<Ok<List<HistoryPoint>>> FlowRunPoints(UiHistoryRequest body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        DateTime now = time.UtcNow();
+        var runs = RunSorts.Apply(body.Filters.ApplyTo(db.FlowRuns.AsNoTracking(), db), body.Sort).Skip(body.Offset);
+        var page = await (body.Limit >= 0 ? runs.Take(body.Limit) : runs).ToListAsync(ct);
+        return TypedResults.Ok(page.Select(r => new HistoryPoint(
+            r.Id,
+            r.StateType,
+            r.StartTime ?? r.ExpectedStartTime,
+            ResponseMapping.EstimatedRunTime(r, now).TotalSeconds,
+            ResponseMapping.EstimatedStartTimeDelta(r, now).TotalSeconds)).ToList());
+    }
+
+    private static async Task<Results<Ok<List<HistoryBucket>>, UnprocessableEntity<Detail>>> HistoryAsync<TRun>(
+        HistoryRequest body, IQueryable<TRun> runs, DateTime now, CancellationToken ct) where TRun : Run
+    {
+        if (body.HistoryIntervalSeconds < 1)
+        {
+            return ErrorBodies.Unprocessable("History interval must not be less than 1 second.");
+        }
+
+        var interval = TimeSpan.FromSeconds(body.HistoryIntervalSeconds);
+        int count = body.HistoryEnd <= body.HistoryStart
+            ? 0
+            : (int)Math.Min(MaxBuckets, Math.Ceiling((body.HistoryEnd - body.HistoryStart) / interval));
+        DateTime start = body.HistoryStart;
+        DateTime end = start + (count * interval);
+        var inWindow = await runs.Where(r => r.ExpectedStartTime >= start && r.ExpectedStartTime < end).ToListAsync(ct);
+        var byBucket = inWindow.ToLookup(r => (int)((r.ExpectedStartTime!.Value - start) / interval));
+        var buckets = Enumerable.Range(0, count).Select(i => new HistoryBucket(
+            start + (i * interval),
+            start + ((i + 1) * interval),
+            byBucket[i]
+                .GroupBy(r => (r.StateType, r.StateName))
+                .Where(g => g.Key.StateType is not null)
+                .Select(g => new HistoryState(
+                    g.Key.StateType!.Value,
+                    g.Key.StateName ?? "",
+                    g.Count(),
+                    g.Sum(r => Math.Max(0, ResponseMapping.EstimatedRunTime(r, now).TotalSeconds)),
+                    g.Sum(r => Math.Max(0, ResponseMapping.EstimatedStartTimeDelta(r, now).TotalSeconds))))
+                .OrderBy(s => s.StateName, StringComparer.Ordinal)
+                .ToList())).ToList();
+        return TypedResults.Ok(buckets);
+    }
 }

@@ -18,7 +18,7 @@ public static class TaskRunsApi
         group.MapDelete("/{id}", DeleteTaskRun).WithSummary("Delete a task run and its states, giving back its slots.");
         group.MapPost("/filter", FilterTaskRuns).WithSummary("List task runs matching the filters.");
         group.MapPost("/count", CountTaskRuns).WithSummary("Count task runs matching the filters.");
-        group.MapPost("/history", RunHistory.Refuse).WithSummary("Task-run counts by state over time (answered empty; the UI is not served).");
+        group.MapPost("/history", RunHistory.TaskRunHistory).WithSummary("Runs counted by current state in buckets of their expected start time.");
         group.MapPost("/{id}/set_state", SetTaskRunState).Produces<ExceptionMessage>(StatusCodes.Status404NotFound).WithSummary("Propose a new state for a task run; the orchestration rules decide.");
         return group;
     }

@@ -20,6 +20,10 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
     public DbSet<BlockSchema> BlockSchemas => Set<BlockSchema>();
     public DbSet<BlockDocument> BlockDocuments => Set<BlockDocument>();
     public DbSet<Log> Logs => Set<Log>();
+    public DbSet<WorkQueue> WorkQueues => Set<WorkQueue>();
+    public DbSet<SavedSearch> SavedSearches => Set<SavedSearch>();
+    public DbSet<FlowRunNotificationPolicy> FlowRunNotificationPolicies => Set<FlowRunNotificationPolicy>();
+    public DbSet<FlowRunNotification> FlowRunNotifications => Set<FlowRunNotification>();
 
     // Asked on every request; the provider's name is found by reflection, so it is looked up once.
     private bool? _isPostgres;

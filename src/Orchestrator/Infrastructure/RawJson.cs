@@ -12,6 +12,8 @@ public readonly record struct RawJson(string Text)
 {
     public static readonly RawJson EmptyObject = new("{}");
 
+    public static readonly RawJson EmptyArray = new("[]");
+
     public static RawJson From(JsonElement element) => new(element.GetRawText());
 
     public JsonElement Parse()

@@ -46,6 +46,23 @@ public sealed class RunStateChanger(
         InOneUnitAsync(taskRunId, () => ChangeTaskRunAsync(taskRunId, proposed, policy, cancellationToken), cancellationToken);
 
     /// <summary>
+    /// Marks an overdue run "Late" (SCHEDULED, keeping its scheduled time), unless it stopped waiting
+    /// before its row was locked (decision D9); ABORT then, and nothing written.
+    /// </summary>
+    public Task<OrchestrationResult> MarkLateAsync(Guid flowRunId, DateTime scheduledTime, CancellationToken cancellationToken)
+    {
+        var late = new State
+        {
+            Id = Guid.Empty,
+            Type = StateType.Scheduled,
+            Name = "Late",
+            Timestamp = default,
+            StateDetails = new StateDetails { ScheduledTime = scheduledTime },
+        };
+        return SetFlowRunStateAsync(flowRunId, late, LateRunsPolicy.Instance, clientApiVersion: null, cancellationToken);
+    }
+
+    /// <summary>
     /// Inserts a new flow run with its initial state (forced, as 2.7.0 does) in one transaction. False,
     /// with nothing written, when one of its unique keys (the idempotency key) is already taken.
     /// </summary>

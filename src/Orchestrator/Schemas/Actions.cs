@@ -106,7 +106,7 @@ public sealed record DeploymentCreate(
     string? WorkQueueName,
     Guid? StorageDocumentId,
     Guid? InfrastructureDocumentId,
-    RawJson? Schedule,
+    ScheduleBody? Schedule,
     string? Description,
     RawJson? ParameterOpenapiSchema,
     string? Path,
@@ -124,7 +124,7 @@ public sealed record DeploymentCreate(
         r.String("work_queue_name"),
         r.Uuid("storage_document_id"),
         r.Uuid("infrastructure_document_id"),
-        Schedules.Read(r),
+        ScheduleBody.Read(r),
         r.String("description"),
         r.Object("parameter_openapi_schema"),
         r.String("path"),
@@ -221,52 +221,6 @@ public static class Policies
         }
 
         return new EmpiricalPolicy { MaxRetries = maxRetries, RetryDelaySeconds = retryDelaySeconds, Retries = retries, RetryDelay = retryDelay };
-    }
-}
-
-/// <summary>Deployment schedules: validated for shape, stored as sent (expansion is the scheduler's job).</summary>
-public static class Schedules
-{
-    public static RawJson? Read(JsonObjectReader r)
-    {
-        RawJson? raw = r.Object("schedule");
-        if (raw is null)
-        {
-            return null;
-        }
-
-        r.Nested<object>("schedule", s =>
-        {
-            if (s.Has("interval"))
-            {
-                double? interval = s.Number("interval", required: true);
-                if (interval is <= 0)
-                {
-                    s.Error("interval", "The interval must be positive", "value_error");
-                }
-
-                s.Timestamp("anchor_date");
-                s.String("timezone");
-            }
-            else if (s.Has("cron"))
-            {
-                s.String("cron", required: true);
-                s.String("timezone");
-                s.Bool("day_or", nullable: false);
-            }
-            else if (s.Has("rrule"))
-            {
-                s.String("rrule", required: true);
-                s.String("timezone");
-            }
-            else
-            {
-                s.Error("interval", "field required", "value_error.missing");
-            }
-
-            return s;
-        }, forbidExtra: true);
-        return raw;
     }
 }
 
@@ -411,4 +365,63 @@ public sealed record DatabaseConfirmation(bool Confirm) : IBindableFromHttpConte
 
     public static void PopulateMetadata(ParameterInfo parameter, EndpointBuilder builder) =>
         builder.Metadata.Add(new AcceptsMetadata(["application/json", "*/*"], typeof(DatabaseConfirmation), isOptional: true));
+}
+
+/// <summary>The body of <c>PATCH /deployments/{id}</c>: only the keys present are written.</summary>
+public sealed record DeploymentUpdate(
+    string? Version,
+    ScheduleBody? Schedule,
+    string? Description,
+    bool? IsScheduleActive,
+    RawJson? Parameters,
+    List<string>? Tags,
+    string? WorkQueueName,
+    string? Path,
+    RawJson? InfraOverrides,
+    string? Entrypoint,
+    string? ManifestPath,
+    Guid? StorageDocumentId,
+    Guid? InfrastructureDocumentId) : IRequestBody<DeploymentUpdate>
+{
+    public IReadOnlySet<string> Sent { get; private init; } = new HashSet<string>();
+
+    public static DeploymentUpdate Read(JsonObjectReader r)
+    {
+        string[] keys =
+        [
+            "version", "schedule", "description", "is_schedule_active", "parameters", "tags", "work_queue_name", "path",
+            "infra_overrides", "entrypoint", "manifest_path", "storage_document_id", "infrastructure_document_id",
+        ];
+        return new DeploymentUpdate(
+            r.String("version"),
+            ScheduleBody.Read(r),
+            r.String("description"),
+            r.Bool("is_schedule_active", nullable: false),
+            r.Object("parameters", nullable: false),
+            r.StringList("tags", nullable: false),
+            r.String("work_queue_name"),
+            r.String("path"),
+            r.Object("infra_overrides"),
+            r.String("entrypoint"),
+            r.String("manifest_path"),
+            r.Uuid("storage_document_id"),
+            r.Uuid("infrastructure_document_id"))
+        {
+            Sent = keys.Where(r.Has).ToHashSet(),
+        };
+    }
+}
+
+/// <summary>The body of <c>POST /deployments/{id}/schedule</c>: the window to create runs in (defaults: the scheduler's).</summary>
+public sealed record ScheduleRunsRequest(DateTime? StartTime, DateTime? EndTime, double? MinTimeSeconds, int? MinRuns, int? MaxRuns)
+    : IRequestBody<ScheduleRunsRequest>
+{
+    public static bool ForbidsExtraKeys => false;
+
+    public static ScheduleRunsRequest Read(JsonObjectReader r) => new(
+        r.Timestamp("start_time"),
+        r.Timestamp("end_time"),
+        r.Number("min_time"),
+        r.Int("min_runs"),
+        r.Int("max_runs"));
 }

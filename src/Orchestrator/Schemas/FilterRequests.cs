@@ -99,13 +99,48 @@ public sealed record BlockDocumentFilterRequest(
         Paging.Read(r));
 }
 
-/// <summary>The body of the run-history endpoints: the window and the width of its buckets.</summary>
-public sealed record HistoryRequest(DateTime HistoryStart, DateTime HistoryEnd, double HistoryIntervalSeconds) : IRequestBody<HistoryRequest>
+/// <summary>The body of the run-history endpoints: the window, the width of its buckets, and which runs count.</summary>
+public sealed record HistoryRequest(DateTime HistoryStart, DateTime HistoryEnd, double HistoryIntervalSeconds, FilterSet Filters)
+    : IRequestBody<HistoryRequest>
 {
     public static bool ForbidsExtraKeys => false;
 
     public static HistoryRequest Read(JsonObjectReader r) => new(
         r.Timestamp("history_start", required: true) ?? default,
         r.Timestamp("history_end", required: true) ?? default,
-        r.Number("history_interval_seconds", required: true) ?? 0);
+        r.Number("history_interval_seconds", required: true) ?? 0,
+        FilterSet.Read(r));
 }
+
+/// <summary>The body of <c>POST /ui/flow_runs/history</c>: flow-run filters, a sort and up to 1000 points.</summary>
+public sealed record UiHistoryRequest(FilterSet Filters, string? Sort, int Limit, int Offset) : IRequestBody<UiHistoryRequest>
+{
+    public static bool ForbidsExtraKeys => false;
+
+    public static UiHistoryRequest Read(JsonObjectReader r)
+    {
+        var filters = FilterSet.Read(r);
+        string? sort = r.Enum("sort", Sorts.FlowRuns);
+        int limit = r.Int("limit") ?? 1000;
+        if (limit > 1000)
+        {
+            r.Error("limit", "ensure this value is less than or equal to 1000", "value_error.number.not_le");
+        }
+
+        int offset = r.Int("offset") ?? 0;
+        if (offset < 0)
+        {
+            r.Error("offset", "ensure this value is greater than or equal to 0", "value_error.number.not_ge");
+        }
+
+        return new UiHistoryRequest(filters, sort ?? "EXPECTED_START_TIME_DESC", limit, offset);
+    }
+}
+
+/// <summary>One group of a history bucket: the runs in one current state.</summary>
+public sealed record HistoryState(StateType StateType, string StateName, int CountRuns, double SumEstimatedRunTime, double SumEstimatedLateness);
+
+public sealed record HistoryBucket(DateTime IntervalStart, DateTime IntervalEnd, List<HistoryState> States);
+
+/// <summary>One point of the UI's scatter plot: when the run started (or should have), how long, how late.</summary>
+public sealed record HistoryPoint(Guid Id, StateType? StateType, DateTime? Timestamp, double Duration, double Lateness);

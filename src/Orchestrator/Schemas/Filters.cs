@@ -386,6 +386,10 @@ public sealed class FilterSet : IRequestBody<FilterSet>
         return Combine(c, and: true);
     };
 
+    /// <summary>Values that start with any of the prefixes, case-insensitively (<c>startswith_</c>).</summary>
+    public static Expression<Func<T, bool>> AnyPrefix<T>(Expression<Func<T, string>> value, IReadOnlyList<string> prefixes) =>
+        Combine(prefixes.Select(p => p.ToLowerInvariant() + "%").Select(pattern => Bind(value, v => EF.Functions.Like(v.ToLower(), pattern))).ToList(), and: false)!;
+
     private static bool Operator(JsonObjectReader n)
     {
         string? op = n.String("operator", nullable: false);

@@ -106,6 +106,11 @@ public sealed class TestApp : WebApplicationFactory<Program>
         builder.UseSetting("Database:Provider", _kind.ToString());
         builder.UseSetting("ConnectionStrings:Orchestrator", _connectionString);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        // The background services would change runs under the tests' feet; a test that needs one turns it
+        // on in its settings, or runs its cycles itself (TestApp.Service).
+        builder.UseSetting("Services:Scheduler:Enabled", "false");
+        builder.UseSetting("Services:LateRuns:Enabled", "false");
+        builder.UseSetting("Services:Notifications:Enabled", "false");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -116,6 +121,9 @@ public sealed class TestApp : WebApplicationFactory<Program>
             builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(_time)));
         }
     }
+
+    /// <summary>A background service of this app, to run its cycles on the test's clock.</summary>
+    public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
 
     /// <summary>A scope with a DbContext on this app's database, for arranging and inspecting rows.</summary>
     public AsyncServiceScope Scope() => Services.CreateAsyncScope();

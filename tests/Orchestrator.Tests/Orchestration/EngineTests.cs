@@ -465,7 +465,8 @@ public sealed class EngineTests
     public void CorePolicies_ListTheirRulesInPriorityOrder()
     {
         CoreFlowPolicy.Instance.RuleNames.Should().Equal(
-            "HandleFlowTerminalStateTransitions", "PreventRedundantTransitions", "WaitForScheduledTime", "RetryFailedFlows");
+            "HandleFlowTerminalStateTransitions", "PreventRedundantTransitions", "WaitForScheduledTime", "RetryFailedFlows",
+            "SecureWorkQueueConcurrencySlots");
         CoreTaskPolicy.Instance.RuleNames.Should().Equal(
             "CacheRetrieval", "HandleTaskTerminalStateTransitions", "PreventRedundantTransitions", "SecureTaskConcurrencySlots",
             "WaitForScheduledTime", "RetryFailedTasks", "RenameReruns", "UpdateFlowRunTrackerOnTasks", "CacheInsertion",

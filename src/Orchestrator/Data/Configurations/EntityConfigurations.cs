@@ -49,6 +49,10 @@ internal sealed class FlowRunConfiguration : IEntityTypeConfiguration<FlowRun>
         builder.HasIndex(r => r.ParentTaskRunId);
         builder.HasIndex(r => r.ExpectedStartTime);
         builder.HasIndex(r => r.Name);
+        // What get_runs and the work-queue concurrency rule ask: a queue's runs by state, soonest first.
+        builder.HasIndex(r => new { r.WorkQueueName, r.StateType, r.NextScheduledStartTime });
+        // What the scheduler and the late-runs service ask: a deployment's scheduled runs, and overdue ones.
+        builder.HasIndex(r => new { r.StateType, r.NextScheduledStartTime });
     }
 }
 
@@ -164,5 +168,45 @@ internal sealed class LogConfiguration : IEntityTypeConfiguration<Log>
         builder.HasIndex(l => new { l.FlowRunId, l.Timestamp });
         builder.HasIndex(l => new { l.TaskRunId, l.Timestamp });
         builder.HasIndex(l => l.Timestamp);
+    }
+}
+
+internal sealed class WorkQueueConfiguration : IEntityTypeConfiguration<WorkQueue>
+{
+    public void Configure(EntityTypeBuilder<WorkQueue> builder)
+    {
+        builder.HasKey(q => q.Id);
+        builder.HasIndex(q => q.Name).IsUnique();
+        builder.Property(q => q.Filter).HasRawJsonConversion();
+    }
+}
+
+internal sealed class SavedSearchConfiguration : IEntityTypeConfiguration<SavedSearch>
+{
+    public void Configure(EntityTypeBuilder<SavedSearch> builder)
+    {
+        builder.HasKey(s => s.Id);
+        builder.HasIndex(s => s.Name).IsUnique();
+        builder.Property(s => s.Filters).HasRawJsonConversion();
+    }
+}
+
+internal sealed class FlowRunNotificationPolicyConfiguration : IEntityTypeConfiguration<FlowRunNotificationPolicy>
+{
+    public void Configure(EntityTypeBuilder<FlowRunNotificationPolicy> builder)
+    {
+        builder.HasKey(p => p.Id);
+        builder.HasOne<BlockDocument>().WithMany().HasForeignKey(p => p.BlockDocumentId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class FlowRunNotificationConfiguration : IEntityTypeConfiguration<FlowRunNotification>
+{
+    public void Configure(EntityTypeBuilder<FlowRunNotification> builder)
+    {
+        builder.HasKey(n => n.Id);
+        builder.HasOne<FlowRunNotificationPolicy>().WithMany().HasForeignKey(n => n.FlowRunNotificationPolicyId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<FlowRunState>().WithMany().HasForeignKey(n => n.FlowRunStateId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(n => n.NextAttempt);
     }
 }

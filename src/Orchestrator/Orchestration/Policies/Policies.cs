@@ -12,6 +12,7 @@ public static class CoreFlowPolicy
         () => new PreventRedundantTransitions(),
         () => new WaitForScheduledTime(),
         () => new RetryFailedFlows(),
+        () => new SecureWorkQueueConcurrencySlots(),
     ]);
 }
 
@@ -80,4 +81,13 @@ public static class GlobalTaskPolicy
     ];
 
     public static readonly OrchestrationPolicy Instance = new(nameof(GlobalTaskPolicy), Bookkeeping);
+}
+
+/// <summary>The late-runs service's policy: the mark is made only on runs still waiting (decision D9).</summary>
+public static class LateRunsPolicy
+{
+    public static readonly OrchestrationPolicy Instance = new(nameof(LateRunsPolicy),
+    [
+        () => new OnlyMarkScheduledRunsLate(),
+    ]);
 }

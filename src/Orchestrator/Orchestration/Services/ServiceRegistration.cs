@@ -1,0 +1,19 @@
+namespace Orchestrator.Orchestration.Services;
+
+public static class ServiceRegistration
+{
+    /// <summary>
+    /// The background services, each also resolvable as itself so tests can run one cycle on a manual clock.
+    /// </summary>
+    public static IServiceCollection AddOrchestratorServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<ServiceOptions>(configuration.GetSection(ServiceOptions.Section));
+        services.AddSingleton<Scheduler>();
+        services.AddSingleton<RecentDeploymentsScheduler>();
+        services.AddSingleton<LateRuns>();
+        services.AddHostedService(p => p.GetRequiredService<Scheduler>());
+        services.AddHostedService(p => p.GetRequiredService<RecentDeploymentsScheduler>());
+        services.AddHostedService(p => p.GetRequiredService<LateRuns>());
+        return services;
+    }
+}

@@ -1,0 +1,119 @@
+using Orchestrator.Data;
+using Orchestrator.Infrastructure;
+using Orchestrator.Schemas.Validation;
+
+namespace Orchestrator.Schemas;
+
+// Work queues: the bodies of their routes, the response shapes, and the deprecated legacy filter.
+
+public sealed record WorkQueueResponse(
+    Guid Id, DateTime Created, DateTime Updated, string Name, string Description, bool IsPaused,
+    int? ConcurrencyLimit, RawJson? Filter, DateTime? LastPolled);
+
+/// <summary>The constant health policy 2.7.0 reports: no late runs, polled within the last minute.</summary>
+public sealed record WorkQueueHealthPolicy(int MaximumLateRuns, int MaximumSecondsSinceLastPolled);
+
+public sealed record WorkQueueStatusResponse(bool Healthy, int LateRunsCount, DateTime? LastPolled, WorkQueueHealthPolicy HealthCheckPolicy);
+
+public static class WorkQueueNames
+{
+    private static readonly char[] Forbidden = ['/', '%', '&', '>', '<'];
+
+    /// <summary>Queue names are path segments of <c>/work_queues/name/{name}</c>: characters that break URLs are refused.</summary>
+    public static string? Read(JsonObjectReader r, bool required)
+    {
+        string? name = r.String("name", required: required, nullable: !required);
+        if (name is not null && name.IndexOfAny(Forbidden) >= 0)
+        {
+            r.Error("name", $"Name '{name}' contains an invalid character. Must not contain any of: ['/', '%', '&', '>', '<'].", "value_error.invalidname");
+        }
+
+        return name;
+    }
+
+    public static WorkQueueResponse ToResponse(this WorkQueue q) =>
+        new(q.Id, q.Created, q.Updated, q.Name, q.Description, q.IsPaused, q.ConcurrencyLimit, q.Filter, q.LastPolled);
+}
+
+/// <summary>
+/// The deprecated <c>filter</c> of a legacy queue: tags a run must all carry and deployments it must come
+/// from (null: no condition). Unknown keys are dropped, as 2.7.0 drops them.
+/// </summary>
+public sealed record QueueFilter(List<string>? Tags, List<Guid>? DeploymentIds)
+{
+    public static QueueFilter Read(JsonObjectReader r) => new(r.StringList("tags"), r.UuidList("deployment_ids"));
+
+    public RawJson ToJson() => new(Json.Serialize(this));
+}
+
+public sealed record WorkQueueCreate(string Name, string Description, bool IsPaused, int? ConcurrencyLimit, QueueFilter? Filter)
+    : IRequestBody<WorkQueueCreate>
+{
+    public static WorkQueueCreate Read(JsonObjectReader r) => new(
+        WorkQueueNames.Read(r, required: true) ?? "",
+        r.String("description") ?? "",
+        r.Bool("is_paused", nullable: false) ?? false,
+        r.Int("concurrency_limit"),
+        r.Nested("filter", QueueFilter.Read, forbidExtra: false));
+}
+
+/// <summary>Only the keys present in the body are written.</summary>
+public sealed record WorkQueueUpdate(
+    string? Name, string? Description, bool? IsPaused, int? ConcurrencyLimit, DateTime? LastPolled, QueueFilter? Filter)
+    : IRequestBody<WorkQueueUpdate>
+{
+    public IReadOnlySet<string> Sent { get; private init; } = new HashSet<string>();
+
+    public static WorkQueueUpdate Read(JsonObjectReader r)
+    {
+        string[] keys = ["name", "description", "is_paused", "concurrency_limit", "last_polled", "filter"];
+        return new WorkQueueUpdate(
+            r.String("name"),
+            r.String("description"),
+            r.Bool("is_paused", nullable: false),
+            r.Int("concurrency_limit"),
+            r.Timestamp("last_polled"),
+            r.Nested("filter", QueueFilter.Read, forbidExtra: false))
+        {
+            Sent = keys.Where(r.Has).ToHashSet(),
+        };
+    }
+}
+
+public sealed record WorkQueueFilterRequest(List<string>? NameAny, List<string>? NameStartsWith, bool And, Paging Paging)
+    : IRequestBody<WorkQueueFilterRequest>
+{
+    public static bool ForbidsExtraKeys => false;
+
+    public static WorkQueueFilterRequest Read(JsonObjectReader r)
+    {
+        (List<string>? any, List<string>? startsWith, bool and) criteria = (null, null, true);
+        r.Nested("work_queues", q =>
+        {
+            string? op = q.String("operator", nullable: false);
+            if (op is not null and not "and_" and not "or_")
+            {
+                q.Error("operator", "value is not a valid enumeration member; permitted: 'and_', 'or_'", "type_error.enum");
+            }
+
+            criteria.and = op != "or_";
+            q.Nested("name", n =>
+            {
+                criteria.any = n.StringList("any_");
+                criteria.startsWith = n.StringList("startswith_");
+                return n;
+            }, forbidExtra: true);
+            return q;
+        }, forbidExtra: true);
+        return new WorkQueueFilterRequest(criteria.any, criteria.startsWith, criteria.and, Paging.Read(r));
+    }
+}
+
+/// <summary>The body of <c>get_runs</c>: how many runs, due before when, and which agent asks.</summary>
+public sealed record GetRunsRequest(DateTime? ScheduledBefore, Guid? AgentId, Paging Paging) : IRequestBody<GetRunsRequest>
+{
+    public static bool ForbidsExtraKeys => false;
+
+    public static GetRunsRequest Read(JsonObjectReader r) =>
+        new(r.Timestamp("scheduled_before"), r.Uuid("agent_id"), Paging.Read(r));
+}
