@@ -19,6 +19,8 @@ public static class BlockTypesApi
         group.MapGet("/slug/{slug}/block_documents/name/{name}", BlockDocumentsApi.ReadDocumentByTypeAndName).WithSummary("Read a block document by its type's slug and its name.");
         group.MapPatch("/{id}", UpdateBlockType).WithSummary("Update a block type's descriptive fields.");
         group.MapDelete("/{id}", DeleteBlockType).WithSummary("Delete a block type.");
+        group.MapPost("/install_system_block_types", InstallSystemBlockTypes).WithSummary("Register (again) the block types the server ships.");
+        routes.MapGet("/api/block_capabilities/", ListBlockCapabilities).WithTags("Block capabilities").WithSummary("Every capability some stored block schema has.");
         group.MapPost("/filter", FilterBlockTypes).WithSummary("List block types matching the filters.");
         return group;
     }
@@ -101,6 +103,19 @@ public static class BlockTypesApi
 
         await db.BlockTypes.Where(t => t.Id == id).ExecuteDeleteAsync(ct);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Creates or refreshes the built-in, protected block types and their schemas; idempotent.</summary>
+    public static async Task<Ok<object?>> InstallSystemBlockTypes(OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        await BuiltinBlocks.RegisterAsync(db, time, ct);
+        return TypedResults.Ok<object?>(null);
+    }
+
+    public static async Task<Ok<List<string>>> ListBlockCapabilities(OrchestratorDbContext db, CancellationToken ct)
+    {
+        var capabilities = await db.BlockSchemas.AsNoTracking().Select(s => s.Capabilities).ToListAsync(ct);
+        return TypedResults.Ok(capabilities.SelectMany(c => c).Distinct().Order(StringComparer.Ordinal).ToList());
     }
 
     public static async Task<Results<Ok<List<BlockTypeResponse>>, UnprocessableEntity<Detail>>> FilterBlockTypes(

@@ -104,6 +104,19 @@ public abstract class AdminApiTests(DatabaseKind database)
         ((int)openApi.StatusCode).Should().Be(200);
         document.Should().Contain("/api/task_runs/{id}/set_state").And.Contain("/api/flows/filter");
     }
+
+    [Fact]
+    public async Task Settings_ShowTheServicesEffectiveValues_ByTheirPrefectNames()
+    {
+        await using var app = await TestApp.StartAsync(database, settings: new() { ["Services:LateRuns:AfterSeconds"] = "42" });
+
+        var (status, settings) = await app.GetAsync("/api/admin/settings");
+
+        status.Should().Be(200);
+        settings!["PREFECT_ORION_SERVICES_LATE_RUNS_AFTER_SECONDS"]!.GetValue<double>().Should().Be(42);
+        settings["PREFECT_ORION_SERVICES_SCHEDULER_MIN_RUNS"]!.GetValue<int>().Should().Be(3);
+        settings["PREFECT_ORION_DATABASE_CONNECTION_URL"]!.GetValue<string>().Should().Be("********");
+    }
 }
 
 public sealed class AdminApiTestsOnSqlite() : AdminApiTests(DatabaseKind.Sqlite);

@@ -319,7 +319,7 @@ public abstract class BlocksApiTests(DatabaseKind database)
     public async Task API_DP_05_Deployment_AcceptsAnExistingBlockDocument_AndItsRunsInheritTheInfrastructure()
     {
         await using var app = await TestApp.StartAsync(database);
-        var (typeId, schemaId) = await CreateTypeAndSchemaAsync(app, "process");
+        var (typeId, schemaId) = await CreateTypeAndSchemaAsync(app, "my-infrastructure");
         var (_, document) = await app.PostAsync("/api/block_documents/", new { name = "infra", data = new { }, block_schema_id = schemaId, block_type_id = typeId });
         Guid flowId = await app.CreateFlowAsync();
 
@@ -329,6 +329,46 @@ public abstract class BlocksApiTests(DatabaseKind database)
         created.Should().Be(201);
         deployment.Str("infrastructure_document_id").Should().Be(document.Str("id"));
         run.Str("infrastructure_document_id").Should().Be(document.Str("id"));
+    }
+
+    [Fact]
+    public async Task SystemBlockTypes_AreBuiltIn_Protected_AndInstallingThemAgainChangesNothing()
+    {
+        await using var app = await TestApp.StartAsync(database);
+        var before = (await app.PostAsync("/api/block_types/filter", new { })).Body!.AsArray().Select(t => t.Str("slug")).ToList();
+
+        var (status, body) = await app.PostAsync("/api/block_types/install_system_block_types");
+        var after = (await app.PostAsync("/api/block_types/filter", new { })).Body!.AsArray();
+
+        status.Should().Be(200);
+        body.Should().BeNull();
+        before.Should().Contain(["json", "date-time", "secret", "local-file-system", "process"]);
+        after.Select(t => t.Str("slug")).Should().Equal(before);
+        after.Should().OnlyContain(t => t!["is_protected"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task ProcessSchema_IsFoundByTheChecksumThe2_7ClientComputes()
+    {
+        await using var app = await TestApp.StartAsync(database);
+
+        var (status, schema) = await app.GetAsync("/api/block_schemas/checksum/sha256:47c4ac364708f4a6f27fb10b18086ad92c0a53fbbdd9ba07c030467067979f84?version=2.7.0");
+
+        status.Should().Be(200);
+        schema!["block_type"].Str("slug").Should().Be("process");
+    }
+
+    [Fact]
+    public async Task BlockCapabilities_AreTheUnionOfEverySchemasCapabilities()
+    {
+        await using var app = await TestApp.StartAsync(database);
+        await CreateTypeAndSchemaAsync(app, "notifier", capabilities: ["notify"]);
+
+        var (status, capabilities) = await app.GetAsync("/api/block_capabilities/");
+
+        status.Should().Be(200);
+        capabilities!.AsArray().Select(c => c!.GetValue<string>()).Should()
+            .BeEquivalentTo("get-directory", "put-directory", "read-path", "write-path", "run-infrastructure", "notify");
     }
 
     private static async Task<(Guid TypeId, Guid SchemaId)> CreateTypeAndSchemaAsync(
