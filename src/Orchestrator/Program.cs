@@ -65,6 +65,8 @@ app.MapConcurrencyLimitsApi();
 app.MapDeploymentsApi();
 app.MapWorkQueuesApi();
 app.MapUiApi();
+app.MapSavedSearchesApi();
+app.MapFlowRunNotificationPoliciesApi();
 app.MapBlockTypesApi();
 app.MapBlockSchemasApi();
 app.MapBlockDocumentsApi();

@@ -471,7 +471,7 @@ public sealed class EngineTests
             "CacheRetrieval", "HandleTaskTerminalStateTransitions", "PreventRedundantTransitions", "SecureTaskConcurrencySlots",
             "WaitForScheduledTime", "RetryFailedTasks", "RenameReruns", "UpdateFlowRunTrackerOnTasks", "CacheInsertion",
             "ReleaseTaskConcurrencySlots");
-        GlobalFlowPolicy.Instance.RuleNames.Should().HaveCount(12);
+        GlobalFlowPolicy.Instance.RuleNames.Should().HaveCount(13).And.EndWith("QueueFlowRunNotifications");
         GlobalTaskPolicy.Instance.RuleNames.Should().HaveCount(10);
     }
 }

@@ -60,6 +60,7 @@ public static class GlobalFlowPolicy
         .. GlobalTaskPolicy.Bookkeeping,
         () => new UpdateSubflowParentTask(),
         () => new UpdateSubflowStateDetails(),
+        () => new QueueFlowRunNotifications(),
     ]);
 }
 

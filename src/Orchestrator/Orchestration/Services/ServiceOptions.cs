@@ -65,4 +65,7 @@ public sealed class NotificationsOptions
 
     /// <summary>The wait after the first failed attempt; it doubles with each further one.</summary>
     public double RetryDelaySeconds { get; set; } = 10;
+
+    /// <summary>Where the UI is, for <c>{flow_run_url}</c>; without one 2.7.0 writes <c>http://ephemeral-orion/api</c>.</summary>
+    public string? UiUrl { get; set; }
 }

@@ -11,9 +11,13 @@ public static class ServiceRegistration
         services.AddSingleton<Scheduler>();
         services.AddSingleton<RecentDeploymentsScheduler>();
         services.AddSingleton<LateRuns>();
+        services.AddHttpClient(nameof(Notifications.NotificationSender), client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<Notifications.NotificationSender>();
+        services.AddSingleton<FlowRunNotifications>();
         services.AddHostedService(p => p.GetRequiredService<Scheduler>());
         services.AddHostedService(p => p.GetRequiredService<RecentDeploymentsScheduler>());
         services.AddHostedService(p => p.GetRequiredService<LateRuns>());
+        services.AddHostedService(p => p.GetRequiredService<FlowRunNotifications>());
         return services;
     }
 }
