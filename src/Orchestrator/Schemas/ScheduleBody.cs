@@ -11,8 +11,8 @@ namespace Orchestrator.Schemas;
 /// <summary>
 /// A deployment's <c>schedule</c> as a body sends it: an interval, a cron or an rrule schedule, told apart
 /// by their keys. Interval and cron schedules are checked by the same code that computes their dates
-/// (an unknown time zone, a zero interval, a cron string Cronos cannot read are each a 422 naming the
-/// field); an rrule is checked for its shape only.
+/// (an unknown time zone, a zero interval, a cron string Cronos cannot read, an rrule Ical.Net cannot read
+/// or that never fires are each a 422 naming the field).
 /// </summary>
 public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTimeOffset? AnchorDate, string? Timezone, string? Cron, bool DayOr, string? RRule)
 {
@@ -34,6 +34,11 @@ public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTim
             {
                 string? rule = s.String("rrule", required: true);
                 string? zone = ZoneOf(s);
+                if (rule is not null && Schedule.FindZone(zone) is not null)
+                {
+                    CheckRRule(s, rule, zone ?? "UTC");
+                }
+
                 body = new ScheduleBody(raw!.Value, null, null, zone ?? "UTC", null, true, rule);
             }
             else
@@ -101,6 +106,22 @@ public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTim
         }
 
         return new ScheduleBody(raw!.Value, null, null, zone, cron, dayOr, null);
+    }
+
+    /// <summary>An rrule must parse and produce at least one date: one that never fires is refused.</summary>
+    private static void CheckRRule(JsonObjectReader s, string rule, string zone)
+    {
+        try
+        {
+            if (!RRuleSchedule.Parse(rule, zone).GetOccurrences().Any())
+            {
+                s.Error("rrule", $"Invalid RRule string \"{rule}\": it never produces a date", "value_error");
+            }
+        }
+        catch (FormatException error)
+        {
+            s.Error("rrule", $"Invalid RRule string \"{rule}\": {error.Message}", "value_error");
+        }
     }
 
     private static string? ZoneOf(JsonObjectReader s)

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Cronos;
+using Ical.Net.CalendarComponents;
+using Ical.Net.DataTypes;
 using Orchestrator.Infrastructure;
 
 namespace Orchestrator.Orchestration.Scheduling;
@@ -101,6 +103,12 @@ public abstract record Schedule
             return new CronSchedule(cron.GetString()!, zone, dayOr);
         }
 
+        if (root.TryGetProperty("rrule", out JsonElement rule))
+        {
+            string zone = root.TryGetProperty("timezone", out JsonElement tz) && tz.ValueKind == JsonValueKind.String ? tz.GetString()! : "UTC";
+            return new RRuleSchedule(rule.GetString()!, zone);
+        }
+
         throw new NotSupportedException($"Unsupported schedule: {json.Text}");
     }
 }
@@ -194,5 +202,66 @@ public sealed record CronSchedule(string Cron, string? Timezone, bool DayOr) : S
         string[] byWeekday = [.. fields];
         byWeekday[dom] = "*";
         return [CronExpression.Parse(string.Join(' ', byMonthDay), format), CronExpression.Parse(string.Join(' ', byWeekday), format)];
+    }
+}
+
+/// <summary>
+/// An RFC 5545 recurrence (a bare rule such as <c>FREQ=DAILY</c>, or <c>DTSTART:</c>, <c>RRULE:</c>,
+/// <c>EXRULE:</c>, <c>RDATE:</c>, <c>EXDATE:</c> lines), evaluated by Ical.Net in the schedule's zone. As in
+/// 2.7.0 the dates of DTSTART, RDATE and EXDATE are wall-clock times in that zone (a trailing <c>Z</c> is
+/// ignored). A rule without DTSTART starts at 2020-01-01 00:00 in the zone, as later Prefect versions do:
+/// 2.7.0 anchors it at the moment of evaluation, so each pass of the scheduler gave a different series.
+/// </summary>
+public sealed record RRuleSchedule(string RRule, string Timezone) : Schedule
+{
+    private static readonly string[] DatedProperties = ["DTSTART", "RDATE", "EXDATE"];
+
+    public override TimeZoneInfo Zone => FindZone(Timezone) ?? TimeZoneInfo.Utc;
+
+    protected override IEnumerable<DateTimeOffset> Candidates(DateTimeOffset start) =>
+        Parse(RRule, Timezone).GetOccurrences(new CalDateTime(start.UtcDateTime))
+            .Select(o => new DateTimeOffset(o.Period.StartTime.AsUtc, TimeSpan.Zero));
+
+    /// <summary>The recurrence as an event Ical.Net evaluates; throws <see cref="FormatException"/> for one it cannot read.</summary>
+    public static CalendarEvent Parse(string rule, string timezone)
+    {
+        var lines = rule.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (lines.Count == 1 && !lines[0].Contains(':', StringComparison.Ordinal))
+        {
+            lines[0] = "RRULE:" + lines[0];
+        }
+
+        if (!lines.Any(l => l.StartsWith("DTSTART", StringComparison.OrdinalIgnoreCase)))
+        {
+            lines.Insert(0, "DTSTART:20200101T000000");
+        }
+
+        string zone = timezone is "UTC" or "Etc/UTC" ? "UTC" : timezone;
+        for (int i = 0; i < lines.Count; i++)
+        {
+            int colon = lines[i].IndexOf(':', StringComparison.Ordinal);
+            string name = colon < 0 ? lines[i] : lines[i][..colon].Split(';')[0].ToUpperInvariant();
+            if (colon > 0 && DatedProperties.Contains(name))
+            {
+                string values = string.Join(',', lines[i][(colon + 1)..].Split(',').Select(v => v.TrimEnd('Z', 'z')));
+                lines[i] = $"{name};TZID={zone}:{values}";
+            }
+        }
+
+        try
+        {
+            string calendar = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n" + string.Join("\r\n", lines) + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+            var recurrence = Ical.Net.Calendar.Load(calendar)?.Events.SingleOrDefault();
+            if (recurrence is null || (recurrence.RecurrenceRule is null && !recurrence.RecurrenceDates.GetAllDates().Any()))
+            {
+                throw new FormatException("no RRULE or RDATE");
+            }
+
+            return recurrence;
+        }
+        catch (Exception error) when (error is not FormatException)
+        {
+            throw new FormatException(error.Message, error);
+        }
     }
 }

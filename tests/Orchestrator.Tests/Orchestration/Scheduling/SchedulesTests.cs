@@ -166,6 +166,50 @@ public sealed class SchedulesTests
     }
 
     [Fact]
+    public void RRule_Daily_KeepsItsWallClockTimeInItsZone()
+    {
+        var schedule = new RRuleSchedule("DTSTART:20210101T090000\nRRULE:FREQ=DAILY", NewYork);
+
+        schedule.Dates(At("2021-03-13T00:00:00Z"), count: 3).Should()
+            .Equal(At("2021-03-13T09:00:00-05:00"), At("2021-03-14T09:00:00-04:00"), At("2021-03-15T09:00:00-04:00"));
+    }
+
+    [Fact]
+    public void RRule_HonoursCount_AndIgnoresAZOnDtstart()
+    {
+        var counted = new RRuleSchedule("DTSTART:20210101T000000Z\nRRULE:FREQ=HOURLY;COUNT=3", "UTC");
+        var zoned = new RRuleSchedule("DTSTART:20210101T000000Z\nRRULE:FREQ=DAILY", NewYork);
+
+        counted.Dates(At("2020-01-01T00:00:00Z"), count: 10).Should().HaveCount(3);
+        zoned.Dates(At("2020-12-31T00:00:00Z"), count: 1).Should().Equal(At("2021-01-01T00:00:00-05:00"));
+    }
+
+    [Fact]
+    public void RRule_Weekly_OnTheGivenDays()
+    {
+        var schedule = new RRuleSchedule("DTSTART:20210101T000000\nRRULE:FREQ=WEEKLY;BYDAY=MO,WE", "Europe/Berlin");
+
+        schedule.Dates(At("2021-01-01T00:00:00Z"), count: 3).Should()
+            .Equal(At("2021-01-04T00:00:00+01:00"), At("2021-01-06T00:00:00+01:00"), At("2021-01-11T00:00:00+01:00"));
+    }
+
+    [Fact]
+    public void RRule_WithoutDtstart_IsAnchoredAtTheStartOf2020_SoEveryEvaluationAgrees()
+    {
+        var schedule = new RRuleSchedule("FREQ=HOURLY", "UTC");
+
+        schedule.Dates(At("2026-12-01T07:00:44Z"), count: 2).Should().Equal(At("2026-12-01T08:00:00Z"), At("2026-12-01T09:00:00Z"));
+    }
+
+    [Fact]
+    public void RRule_ProducesNothingBeforeItsDtstart()
+    {
+        var schedule = new RRuleSchedule("DTSTART:20300101T000000\nRRULE:FREQ=DAILY", "UTC");
+
+        schedule.Dates(At("2026-01-01T00:00:00Z"), count: 1).Should().Equal(At("2030-01-01T00:00:00Z"));
+    }
+
+    [Fact]
     public void IdempotencyKey_IsTheDateInTheSchedulesZone()
     {
         var id = Guid.Parse("ce0e8731-d9d3-423b-a761-54679fb1c3e9");

@@ -135,6 +135,9 @@ public abstract class SchedulerTests(DatabaseKind database)
     [InlineData("""{"cron": "H * * * *"}""", "cron")]
     [InlineData("""{"cron": "0 * * * *", "timezone": "Nowhere/Else"}""", "timezone")]
     [InlineData("""{"bogus": 1}""", "interval")]
+    [InlineData("""{"rrule": "FREQ=DAILYBAD"}""", "rrule")]
+    [InlineData("""{"rrule": "DTSTART:20200101T000000\nRRULE:FREQ=DAILY;UNTIL=20190101T000000"}""", "rrule")]
+    [InlineData("""{"rrule": "FREQ=DAILY", "timezone": "Atlantis/Capital"}""", "timezone")]
     public async Task InvalidSchedules_Are422NamingTheField_AndNothingIsWritten(string schedule, string field)
     {
         await using var app = await TestApp.StartAsync(database);
@@ -145,6 +148,20 @@ public abstract class SchedulerTests(DatabaseKind database)
         status.Should().Be(422);
         error!["exception_detail"]!.AsArray().Select(e => e!["loc"]!.AsArray().Last()!.ToString()).Should().Contain(field);
         (await app.PostAsync("/api/deployments/filter", new { })).Body!.AsArray().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Cycle_CreatesTheRunsOfAnRRuleSchedule()
+    {
+        await using var app = await TestApp.StartAsync(database, new ManualClock(Now));
+        Guid deployment = await DeploymentAsync(app, new { rrule = "DTSTART:20260101T090000\nRRULE:FREQ=DAILY", timezone = "America/New_York" });
+
+        await app.Service<Scheduler>().RunCycleAsync(CancellationToken.None);
+        var runs = await RunsOfAsync(app, deployment);
+
+        runs.Select(r => r.Str("expected_start_time")).Should().Equal(
+            "2026-12-01T14:00:00.000000+00:00", "2026-12-02T14:00:00.000000+00:00", "2026-12-03T14:00:00.000000+00:00");
+        runs[0].Str("idempotency_key").Should().Be($"scheduled {deployment} 2026-12-01T09:00:00-05:00");
     }
 
     [Fact]
