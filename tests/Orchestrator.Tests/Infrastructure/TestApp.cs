@@ -191,6 +191,12 @@ public sealed class TestApp : WebApplicationFactory<Program>
         return ((int)response.StatusCode, await ReadAsync(response));
     }
 
+    public async Task<(int Status, JsonNode? Body)> PutAsync(string path, object body)
+    {
+        using var response = await Client.PutAsync(path, JsonContent(body));
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
     public async Task<(int Status, JsonNode? Body)> DeleteAsync(string path)
     {
         using var response = await Client.DeleteAsync(path);

@@ -165,6 +165,40 @@ public abstract class SchedulerTests(DatabaseKind database)
     }
 
     [Fact]
+    public async Task SetScheduleActive_TogglesTheFlag_AndUnknownDeploymentsAre404()
+    {
+        var clock = new ManualClock(Now);
+        await using var app = await TestApp.StartAsync(database, clock);
+        Guid deployment = await DeploymentAsync(app, new { interval = 3600 }, active: false);
+
+        var (status, body) = await app.PostAsync($"/api/deployments/{deployment}/set_schedule_active");
+        bool active = (await app.GetAsync($"/api/deployments/{deployment}")).Body!["is_schedule_active"]!.GetValue<bool>();
+
+        status.Should().Be(200);
+        body.Should().BeNull();
+        active.Should().BeTrue();
+        (await RunsOfAsync(app, deployment)).Should().BeEmpty("activating creates no runs by itself");
+        (await app.PostAsync($"/api/deployments/{Guid.NewGuid()}/set_schedule_active")).Status.Should().Be(404);
+        (await app.PostAsync($"/api/deployments/{Guid.NewGuid()}/set_schedule_inactive")).Status.Should().Be(404);
+    }
+
+    [Fact]
+    public async Task WorkQueueCheck_ListsTheLegacyQueuesWhoseFilterAcceptsTheDeployment()
+    {
+        await using var app = await TestApp.StartAsync(database);
+        Guid deployment = await DeploymentAsync(app, new { interval = 3600 });
+        await app.PostAsync("/api/work_queues/", new { name = "legacy-x", filter = new { tags = new[] { "x" } } });
+        await app.PostAsync("/api/work_queues/", new { name = "legacy-y", filter = new { tags = new[] { "y" } } });
+        await app.PostAsync("/api/work_queues/", new { name = "new-style" });
+
+        var (status, queues) = await app.GetAsync($"/api/deployments/{deployment}/work_queue_check");
+
+        status.Should().Be(200);
+        queues!.AsArray().Select(q => q.Str("name")).Should().Equal("legacy-x");
+        (await app.GetAsync($"/api/deployments/{Guid.NewGuid()}/work_queue_check")).Status.Should().Be(404);
+    }
+
+    [Fact]
     public async Task AScheduleStoredAsInterval_ReadsBackNormalized()
     {
         await using var app = await TestApp.StartAsync(database, new ManualClock(Now));
