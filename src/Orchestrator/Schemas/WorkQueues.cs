@@ -31,6 +31,18 @@ public static class WorkQueueNames
         return name;
     }
 
+    /// <summary>A queue's concurrency limit: none, or zero and up (2.7.0 takes a negative one and never delivers).</summary>
+    public static int? ReadLimit(JsonObjectReader r)
+    {
+        int? limit = r.Int("concurrency_limit");
+        if (limit < 0)
+        {
+            r.Error("concurrency_limit", "ensure this value is greater than or equal to 0", "value_error.number.not_ge");
+        }
+
+        return limit;
+    }
+
     public static WorkQueueResponse ToResponse(this WorkQueue q) =>
         new(q.Id, q.Created, q.Updated, q.Name, q.Description, q.IsPaused, q.ConcurrencyLimit, q.Filter, q.LastPolled);
 }
@@ -53,7 +65,7 @@ public sealed record WorkQueueCreate(string Name, string Description, bool IsPau
         WorkQueueNames.Read(r, required: true) ?? "",
         r.String("description") ?? "",
         r.Bool("is_paused", nullable: false) ?? false,
-        r.Int("concurrency_limit"),
+        WorkQueueNames.ReadLimit(r),
         r.Nested("filter", QueueFilter.Read, forbidExtra: false));
 }
 
@@ -71,7 +83,7 @@ public sealed record WorkQueueUpdate(
             r.String("name"),
             r.String("description"),
             r.Bool("is_paused", nullable: false),
-            r.Int("concurrency_limit"),
+            WorkQueueNames.ReadLimit(r),
             r.Timestamp("last_polled"),
             r.Nested("filter", QueueFilter.Read, forbidExtra: false))
         {

@@ -58,6 +58,7 @@ public abstract class WorkQueuesApiTests(DatabaseKind database)
     [InlineData("""{}""", "name")]
     [InlineData("""{"name": "q", "is_paused": null}""", "is_paused")]
     [InlineData("""{"name": "q", "bogus": 1}""", "bogus")]
+    [InlineData("""{"name": "q", "concurrency_limit": -1}""", "concurrency_limit")]
     public async Task Create_RefusesBadBodies_With422NamingTheField(string body, string field)
     {
         await using var app = await TestApp.StartAsync(database);
