@@ -39,6 +39,11 @@ public sealed class FlowRunNotifications(
         var tried = new HashSet<Guid>();
         while (await ClaimAsync(cancellationToken) is { } claim && tried.Add(claim.Id))
         {
+            if (claim.Skip)
+            {
+                continue;
+            }
+
             try
             {
                 await sender.SendAsync(claim.BlockTypeSlug, claim.Data, claim.Message, cancellationToken);
@@ -54,7 +59,7 @@ public sealed class FlowRunNotifications(
         return sent;
     }
 
-    private sealed record Claim(Guid Id, string BlockTypeSlug, JsonNode? Data, NotificationMessage Message);
+    private sealed record Claim(Guid Id, string BlockTypeSlug, JsonNode? Data, NotificationMessage Message, bool Skip = false);
 
     private async Task<Claim?> ClaimAsync(CancellationToken cancellationToken)
     {
@@ -75,29 +80,45 @@ public sealed class FlowRunNotifications(
 
             notification.NextAttempt = now + Lease;
             await db.SaveChangesAsync(cancellationToken);
-
-            var policy = await db.FlowRunNotificationPolicies.AsNoTracking().SingleAsync(p => p.Id == notification.FlowRunNotificationPolicyId, cancellationToken);
-            var state = await db.FlowRunStates.AsNoTracking().SingleAsync(s => s.Id == notification.FlowRunStateId, cancellationToken);
-            var run = await db.FlowRuns.AsNoTracking().SingleAsync(r => r.Id == state.FlowRunId, cancellationToken);
-            var flow = await db.Flows.AsNoTracking().SingleAsync(f => f.Id == run.FlowId, cancellationToken);
-            var document = await db.BlockDocuments.AsNoTracking().Include(d => d.BlockType).SingleAsync(d => d.Id == policy.BlockDocumentId, cancellationToken);
-            var values = new Dictionary<string, string>
+            try
             {
-                ["flow_run_notification_policy_id"] = policy.Id.ToString(),
-                ["flow_id"] = flow.Id.ToString(),
-                ["flow_name"] = flow.Name,
-                ["flow_run_id"] = run.Id.ToString(),
-                ["flow_run_name"] = run.Name,
-                ["flow_run_url"] = $"{(Settings.UiUrl ?? "http://ephemeral-orion/api").TrimEnd('/')}/flow-runs/flow-run/{run.Id}",
-                ["flow_run_parameters"] = NotificationSender.PythonRepr(JsonNode.Parse(run.Parameters.Text)),
-                ["flow_run_state_type"] = $"StateType.{state.Type.ToWire()}",
-                ["flow_run_state_name"] = state.Name,
-                ["flow_run_state_timestamp"] = PythonTimestamp(state.Timestamp),
-                ["flow_run_state_message"] = state.Message ?? "None",
-            };
-            string body = MessageTemplates.Render(policy.MessageTemplate ?? MessageTemplates.Default, name => values[name], out _) ?? "";
-            return new Claim(notification.Id, document.BlockType?.Slug ?? "", JsonNode.Parse(document.Data.Text), new NotificationMessage(Subject, body));
+                return await MessageOfAsync(db, notification, cancellationToken);
+            }
+            catch (Exception error) when (error is InvalidOperationException or FormatException or System.Text.Json.JsonException)
+            {
+                // What it announces cannot be read (a row changed under it): it can never be sent, so it
+                // is said once and dropped rather than retried forever at the head of the queue.
+                Logger.LogError(error, "Notification {NotificationId} cannot be composed; it is dropped", notification.Id);
+                db.FlowRunNotifications.Remove(notification);
+                await db.SaveChangesAsync(cancellationToken);
+                return new Claim(notification.Id, "", null, new NotificationMessage(Subject, ""), Skip: true);
+            }
         }, cancellationToken);
+    }
+
+    private async Task<Claim> MessageOfAsync(OrchestratorDbContext db, FlowRunNotification notification, CancellationToken cancellationToken)
+    {
+        var policy = await db.FlowRunNotificationPolicies.AsNoTracking().SingleAsync(p => p.Id == notification.FlowRunNotificationPolicyId, cancellationToken);
+        var state = await db.FlowRunStates.AsNoTracking().SingleAsync(s => s.Id == notification.FlowRunStateId, cancellationToken);
+        var run = await db.FlowRuns.AsNoTracking().SingleAsync(r => r.Id == state.FlowRunId, cancellationToken);
+        var flow = await db.Flows.AsNoTracking().SingleAsync(f => f.Id == run.FlowId, cancellationToken);
+        var document = await db.BlockDocuments.AsNoTracking().Include(d => d.BlockType).SingleAsync(d => d.Id == policy.BlockDocumentId, cancellationToken);
+        var values = new Dictionary<string, string>
+        {
+            ["flow_run_notification_policy_id"] = policy.Id.ToString(),
+            ["flow_id"] = flow.Id.ToString(),
+            ["flow_name"] = flow.Name,
+            ["flow_run_id"] = run.Id.ToString(),
+            ["flow_run_name"] = run.Name,
+            ["flow_run_url"] = $"{(Settings.UiUrl ?? "http://ephemeral-orion/api").TrimEnd('/')}/flow-runs/flow-run/{run.Id}",
+            ["flow_run_parameters"] = NotificationSender.PythonRepr(JsonNode.Parse(run.Parameters.Text)),
+            ["flow_run_state_type"] = $"StateType.{state.Type.ToWire()}",
+            ["flow_run_state_name"] = state.Name,
+            ["flow_run_state_timestamp"] = PythonTimestamp(state.Timestamp),
+            ["flow_run_state_message"] = state.Message ?? "None",
+        };
+        string body = MessageTemplates.Render(policy.MessageTemplate ?? MessageTemplates.Default, name => values[name], out _) ?? "";
+        return new Claim(notification.Id, document.BlockType?.Slug ?? "", JsonNode.Parse(document.Data.Text), new NotificationMessage(Subject, body));
     }
 
     private async Task FinishAsync(Guid id, bool delivered, Exception? error, CancellationToken cancellationToken)

@@ -13,6 +13,8 @@ namespace Orchestrator.Orchestration.Services;
 public sealed class LateRuns(IServiceScopeFactory scopes, TimeProvider time, IOptions<ServiceOptions> options, ILogger<LateRuns> logger)
     : LoopService(time, logger)
 {
+    private readonly HashSet<Guid> _reported = [];
+
     private LateRunsOptions Settings => options.Value.LateRuns;
 
     protected override bool Enabled => Settings.Enabled;
@@ -48,6 +50,13 @@ public sealed class LateRuns(IServiceScopeFactory scopes, TimeProvider time, IOp
                 catch (ObjectNotFoundException)
                 {
                     // Deleted since it was selected: nothing to mark.
+                }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    if (_reported.Add(run.Id))
+                    {
+                        Logger.LogError(error, "Run {FlowRunId} could not be marked late; the others are marked as usual", run.Id);
+                    }
                 }
             }
 

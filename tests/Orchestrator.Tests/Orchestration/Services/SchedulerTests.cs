@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using System.Text.Json.Nodes;
 using Orchestrator.Orchestration.Services;
 using Orchestrator.Tests.Infrastructure;
@@ -196,6 +197,29 @@ public abstract class SchedulerTests(DatabaseKind database)
         status.Should().Be(200);
         queues!.AsArray().Select(q => q.Str("name")).Should().Equal("legacy-x");
         (await app.GetAsync($"/api/deployments/{Guid.NewGuid()}/work_queue_check")).Status.Should().Be(404);
+    }
+
+    [Fact]
+    public async Task ADeploymentWhoseStoredScheduleCannotBeRead_IsSkipped_AndTheOthersAreScheduled()
+    {
+        var clock = new ManualClock(Now);
+        await using var app = await TestApp.StartAsync(database, clock);
+        Guid broken = await DeploymentAsync(app, new { interval = 3600 });
+        Guid fine = await DeploymentAsync(app, new { interval = 3600 });
+        await app.WithDbAsync(async db =>
+        {
+            var deployment = await db.Deployments.SingleAsync(d => d.Id == broken);
+            deployment.Schedule = new Orchestrator.Infrastructure.RawJson("""{"interval": "not a number", "anchor_date": "x", "timezone": "UTC"}""");
+            await db.SaveChangesAsync();
+        });
+
+        int created = await app.Service<Scheduler>().RunCycleAsync(CancellationToken.None);
+        int again = await app.Service<Scheduler>().RunCycleAsync(CancellationToken.None);
+
+        created.Should().Be(3);
+        again.Should().Be(0);
+        (await RunsOfAsync(app, broken)).Should().BeEmpty();
+        (await RunsOfAsync(app, fine)).Should().HaveCount(3);
     }
 
     [Fact]
