@@ -153,7 +153,9 @@ public static class DeploymentsApi
         await db.InTransactionAsync(async () =>
         {
             var deployment = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct);
-            return deployment is null ? 0 : await ScheduledRuns.InsertAsync(db, deployment, window, now, ct);
+            return deployment?.Schedule is { } schedule
+                ? await ScheduledRuns.InsertAsync(db, deployment, Schedule.FromJson(schedule), window, now, ct)
+                : 0;
         }, ct);
         return TypedResults.Ok<object?>(null);
     }

@@ -19,16 +19,18 @@ public static class ScheduledRuns
 {
     public const string AutoScheduledTag = "auto-scheduled";
 
-    /// <summary>Inserts the missing runs of the window and returns how many were inserted.</summary>
+    /// <summary>
+    /// Inserts the missing runs of the window for <paramref name="schedule"/>, the deployment's parsed
+    /// schedule, and returns how many were inserted; none when the schedule is off.
+    /// </summary>
     public static async Task<int> InsertAsync(
-        OrchestratorDbContext db, Deployment deployment, ScheduleWindow window, DateTime now, CancellationToken cancellationToken)
+        OrchestratorDbContext db, Deployment deployment, Schedule schedule, ScheduleWindow window, DateTime now, CancellationToken cancellationToken)
     {
-        if (deployment.Schedule is not { } json || !deployment.IsScheduleActive)
+        if (!deployment.IsScheduleActive)
         {
             return 0;
         }
 
-        var schedule = Schedule.FromJson(json);
         var dates = Dates(schedule, window);
         if (dates.Count == 0)
         {

@@ -27,6 +27,7 @@ public abstract record Schedule
     public IEnumerable<DateTimeOffset> Dates(DateTimeOffset start, DateTimeOffset? end = null, int? count = null)
     {
         int wanted = count ?? (end is null ? 1 : 1000);
+        TimeZoneInfo zone = Zone;
         var seen = new HashSet<DateTime>();
         int yielded = 0;
         foreach (DateTimeOffset candidate in Candidates(start).Take(MaxIterations))
@@ -36,7 +37,7 @@ public abstract record Schedule
                 yield break;
             }
 
-            DateTimeOffset local = TimeZoneInfo.ConvertTime(candidate, Zone);
+            DateTimeOffset local = TimeZoneInfo.ConvertTime(candidate, zone);
             if (candidate >= start && seen.Add(local.DateTime))
             {
                 yielded++;
@@ -83,8 +84,23 @@ public abstract record Schedule
         }
     }
 
-    /// <summary>The stored JSON of a deployment's schedule, as the schedule readers wrote it.</summary>
+    /// <summary>
+    /// The stored JSON of a deployment's schedule, as the schedule readers wrote it; a
+    /// <see cref="FormatException"/> for JSON that is not one (a row written by other means).
+    /// </summary>
     public static Schedule FromJson(RawJson json)
+    {
+        try
+        {
+            return Read(json);
+        }
+        catch (Exception error) when (error is JsonException or InvalidOperationException or KeyNotFoundException or NotSupportedException)
+        {
+            throw new FormatException($"Not a schedule: {json.Text}", error);
+        }
+    }
+
+    private static Schedule Read(RawJson json)
     {
         using var document = JsonDocument.Parse(json.Text);
         JsonElement root = document.RootElement;
@@ -123,6 +139,7 @@ public sealed record IntervalSchedule(TimeSpan Interval, DateTimeOffset AnchorDa
 
     protected override IEnumerable<DateTimeOffset> Candidates(DateTimeOffset start)
     {
+        TimeZoneInfo zone = Zone;
         TimeSpan days = TimeSpan.FromDays(Math.Truncate(Interval.TotalDays));
         TimeSpan rest = Interval - days;
 
@@ -131,25 +148,25 @@ public sealed record IntervalSchedule(TimeSpan Interval, DateTimeOffset AnchorDa
         DateTimeOffset date = AnchorDate.AddTicks(steps * Interval.Ticks);
         while (date < start)
         {
-            date = Step(date, days, rest);
+            date = Step(date, days, rest, zone);
         }
 
         while (true)
         {
             yield return date;
-            date = Step(date, days, rest);
+            date = Step(date, days, rest, zone);
         }
     }
 
-    private DateTimeOffset Step(DateTimeOffset date, TimeSpan days, TimeSpan rest)
+    private static DateTimeOffset Step(DateTimeOffset date, TimeSpan days, TimeSpan rest, TimeZoneInfo zone)
     {
         if (days == TimeSpan.Zero)
         {
             return date + rest;
         }
 
-        DateTime wallClock = TimeZoneInfo.ConvertTime(date, Zone).DateTime + days + rest;
-        return Resolve(wallClock, Zone);
+        DateTime wallClock = TimeZoneInfo.ConvertTime(date, zone).DateTime + days + rest;
+        return Resolve(wallClock, zone);
     }
 }
 
@@ -166,9 +183,10 @@ public sealed record CronSchedule(string Cron, string? Timezone, bool DayOr) : S
     protected override IEnumerable<DateTimeOffset> Candidates(DateTimeOffset start)
     {
         var expressions = Parse(Cron, DayOr);
+        TimeZoneInfo zone = Zone;
 
         // A start exactly on a match is included, one a fraction of a second after a match is not.
-        DateTime wallClock = TimeZoneInfo.ConvertTime(start, Zone).DateTime.AddSeconds(-1);
+        DateTime wallClock = TimeZoneInfo.ConvertTime(start, zone).DateTime.AddSeconds(-1);
         if (wallClock.Ticks % TimeSpan.TicksPerSecond != 0)
         {
             wallClock = new DateTime(wallClock.Ticks - (wallClock.Ticks % TimeSpan.TicksPerSecond) + TimeSpan.TicksPerSecond);
@@ -178,7 +196,7 @@ public sealed record CronSchedule(string Cron, string? Timezone, bool DayOr) : S
         while (expressions.Select(e => e.GetNextOccurrence(cursor)).Where(n => n is not null).Min() is { } next)
         {
             cursor = next;
-            yield return Resolve(next, Zone);
+            yield return Resolve(next, zone);
         }
     }
 

@@ -48,11 +48,14 @@ public class Scheduler(IServiceScopeFactory scopes, TimeProvider time, IOptions<
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-            foreach (Guid id in batch)
+            var deployments = await db.Deployments.AsNoTracking().Where(d => batch.Contains(d.Id)).OrderBy(d => d.Id).ToListAsync(cancellationToken);
+            foreach (var deployment in deployments)
             {
-                if (await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken) is { } deployment)
+                if (ScheduleOf(deployment) is { } schedule)
                 {
-                    inserted += await ScheduleAsync(db, deployment, cancellationToken);
+                    DateTime now = Time.UtcNow();
+                    var window = new ScheduleWindow(now, now + Settings.MaxScheduledTime, Settings.MinScheduledTime, Settings.MinRuns, Settings.MaxRuns);
+                    inserted += await db.InTransactionAsync(() => ScheduledRuns.InsertAsync(db, deployment, schedule, window, now, cancellationToken), cancellationToken);
                 }
             }
         }
@@ -60,23 +63,21 @@ public class Scheduler(IServiceScopeFactory scopes, TimeProvider time, IOptions<
         return inserted;
     }
 
-    private async Task<int> ScheduleAsync(OrchestratorDbContext db, Deployment deployment, CancellationToken cancellationToken)
+    /// <summary>The deployment's schedule; null, said once in the log, for a stored schedule that cannot be read.</summary>
+    private Schedule? ScheduleOf(Deployment deployment)
     {
-        DateTime now = Time.UtcNow();
-        var window = new ScheduleWindow(now, now + Settings.MaxScheduledTime, Settings.MinScheduledTime, Settings.MinRuns, Settings.MaxRuns);
         try
         {
-            return await db.InTransactionAsync(() => ScheduledRuns.InsertAsync(db, deployment, window, now, cancellationToken), cancellationToken);
+            return Schedule.FromJson(deployment.Schedule!.Value);
         }
-        catch (Exception error) when (error is NotSupportedException or FormatException or InvalidOperationException or KeyNotFoundException or System.Text.Json.JsonException)
+        catch (FormatException error)
         {
-            db.ChangeTracker.Clear();
             if (_reported.Add(deployment.Id))
             {
-                Logger.LogError(error, "The schedule of deployment {DeploymentId} cannot be evaluated; its runs are not created", deployment.Id);
+                Logger.LogError(error, "The schedule of deployment {DeploymentId} cannot be read; its runs are not created", deployment.Id);
             }
 
-            return 0;
+            return null;
         }
     }
 }
