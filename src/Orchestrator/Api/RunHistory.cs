@@ -56,20 +56,23 @@ public static class RunHistory
             : (int)Math.Min(MaxBuckets, Math.Ceiling((body.HistoryEnd - body.HistoryStart) / interval));
         DateTime start = body.HistoryStart;
         DateTime end = start + (count * interval);
-        var inWindow = await runs.Where(r => r.ExpectedStartTime >= start && r.ExpectedStartTime < end).ToListAsync(ct);
-        var byBucket = inWindow.ToLookup(r => (int)((r.ExpectedStartTime!.Value - start) / interval));
+        // Only what the counts read, not whole runs.
+        var inWindow = await runs
+            .Where(r => r.ExpectedStartTime >= start && r.ExpectedStartTime < end && r.StateType != null)
+            .Select(r => new { Expected = r.ExpectedStartTime!.Value, State = r.StateType!.Value, r.StateName, r.StateTimestamp, r.TotalRunTime, r.StartTime })
+            .ToListAsync(ct);
+        var byBucket = inWindow.ToLookup(r => (int)((r.Expected - start) / interval));
         var buckets = Enumerable.Range(0, count).Select(i => new HistoryBucket(
             start + (i * interval),
             start + ((i + 1) * interval),
             byBucket[i]
-                .GroupBy(r => (r.StateType, r.StateName))
-                .Where(g => g.Key.StateType is not null)
+                .GroupBy(r => (r.State, r.StateName))
                 .Select(g => new HistoryState(
-                    g.Key.StateType!.Value,
+                    g.Key.State,
                     g.Key.StateName ?? "",
                     g.Count(),
-                    g.Sum(r => Math.Max(0, ResponseMapping.EstimatedRunTime(r, now).TotalSeconds)),
-                    g.Sum(r => Math.Max(0, ResponseMapping.EstimatedStartTimeDelta(r, now).TotalSeconds))))
+                    g.Sum(r => Math.Max(0, ResponseMapping.EstimatedRunTime(r.State, r.StateTimestamp, r.TotalRunTime, now).TotalSeconds)),
+                    g.Sum(r => Math.Max(0, ResponseMapping.EstimatedStartTimeDelta(r.State, r.StartTime, r.Expected, now).TotalSeconds))))
                 .OrderBy(s => s.StateName, StringComparer.Ordinal)
                 .ToList())).ToList();
         return TypedResults.Ok(buckets);

@@ -177,19 +177,25 @@ public static class ResponseMapping
 
     /// <summary>Run time so far: the stored total plus the current attempt while RUNNING.</summary>
     public static TimeSpan EstimatedRunTime(Run run, DateTime now) =>
-        run.StateType == StateType.Running && run.StateTimestamp is { } since
-            ? run.TotalRunTime + (now - since)
-            : run.TotalRunTime;
+        EstimatedRunTime(run.StateType, run.StateTimestamp, run.TotalRunTime, now);
+
+    /// <inheritdoc cref="EstimatedRunTime(Run, DateTime)"/>
+    public static TimeSpan EstimatedRunTime(StateType? state, DateTime? stateSince, TimeSpan totalRunTime, DateTime now) =>
+        state == StateType.Running && stateSince is { } since ? totalRunTime + (now - since) : totalRunTime;
 
     /// <summary>How late the run started, or is so far when it has not started and should have.</summary>
-    public static TimeSpan EstimatedStartTimeDelta(Run run, DateTime now)
+    public static TimeSpan EstimatedStartTimeDelta(Run run, DateTime now) =>
+        EstimatedStartTimeDelta(run.StateType, run.StartTime, run.ExpectedStartTime, now);
+
+    /// <inheritdoc cref="EstimatedStartTimeDelta(Run, DateTime)"/>
+    public static TimeSpan EstimatedStartTimeDelta(StateType? state, DateTime? startTime, DateTime? expectedStartTime, DateTime now)
     {
-        if (run.StartTime is { } start && run.ExpectedStartTime is { } expected && start > expected)
+        if (startTime is { } start && expectedStartTime is { } expected && start > expected)
         {
             return start - expected;
         }
 
-        if (run.StartTime is null && run.ExpectedStartTime is { } due && due < now && !run.StateType.IsTerminal())
+        if (startTime is null && expectedStartTime is { } due && due < now && !state.IsTerminal())
         {
             return now - due;
         }

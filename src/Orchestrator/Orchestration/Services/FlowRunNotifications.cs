@@ -98,27 +98,46 @@ public sealed class FlowRunNotifications(
 
     private async Task<Claim> MessageOfAsync(OrchestratorDbContext db, FlowRunNotification notification, CancellationToken cancellationToken)
     {
-        var policy = await db.FlowRunNotificationPolicies.AsNoTracking().SingleAsync(p => p.Id == notification.FlowRunNotificationPolicyId, cancellationToken);
-        var state = await db.FlowRunStates.AsNoTracking().SingleAsync(s => s.Id == notification.FlowRunStateId, cancellationToken);
-        var run = await db.FlowRuns.AsNoTracking().SingleAsync(r => r.Id == state.FlowRunId, cancellationToken);
-        var flow = await db.Flows.AsNoTracking().SingleAsync(f => f.Id == run.FlowId, cancellationToken);
-        var document = await db.BlockDocuments.AsNoTracking().Include(d => d.BlockType).SingleAsync(d => d.Id == policy.BlockDocumentId, cancellationToken);
+        // Everything the message says, in one statement: the policy, the state, its run and flow, and the block.
+        var found = await (
+            from policy in db.FlowRunNotificationPolicies
+            where policy.Id == notification.FlowRunNotificationPolicyId
+            join state in db.FlowRunStates on notification.FlowRunStateId equals state.Id
+            join run in db.FlowRuns on state.FlowRunId equals run.Id
+            join flow in db.Flows on run.FlowId equals flow.Id
+            join document in db.BlockDocuments on policy.BlockDocumentId equals document.Id
+            select new
+            {
+                policy.Id,
+                policy.MessageTemplate,
+                StateType = state.Type,
+                StateName = state.Name,
+                state.Timestamp,
+                state.Message,
+                RunId = run.Id,
+                RunName = run.Name,
+                run.Parameters,
+                FlowId = flow.Id,
+                FlowName = flow.Name,
+                document.Data,
+                BlockTypeSlug = document.BlockType!.Slug,
+            }).AsNoTracking().SingleAsync(cancellationToken);
         var values = new Dictionary<string, string>
         {
-            ["flow_run_notification_policy_id"] = policy.Id.ToString(),
-            ["flow_id"] = flow.Id.ToString(),
-            ["flow_name"] = flow.Name,
-            ["flow_run_id"] = run.Id.ToString(),
-            ["flow_run_name"] = run.Name,
-            ["flow_run_url"] = $"{(Settings.UiUrl ?? "http://ephemeral-orion/api").TrimEnd('/')}/flow-runs/flow-run/{run.Id}",
-            ["flow_run_parameters"] = NotificationSender.PythonRepr(JsonNode.Parse(run.Parameters.Text)),
-            ["flow_run_state_type"] = $"StateType.{state.Type.ToWire()}",
-            ["flow_run_state_name"] = state.Name,
-            ["flow_run_state_timestamp"] = PythonTimestamp(state.Timestamp),
-            ["flow_run_state_message"] = state.Message ?? "None",
+            ["flow_run_notification_policy_id"] = found.Id.ToString(),
+            ["flow_id"] = found.FlowId.ToString(),
+            ["flow_name"] = found.FlowName,
+            ["flow_run_id"] = found.RunId.ToString(),
+            ["flow_run_name"] = found.RunName,
+            ["flow_run_url"] = $"{(Settings.UiUrl ?? "http://ephemeral-orion/api").TrimEnd('/')}/flow-runs/flow-run/{found.RunId}",
+            ["flow_run_parameters"] = NotificationSender.PythonRepr(JsonNode.Parse(found.Parameters.Text)),
+            ["flow_run_state_type"] = $"StateType.{found.StateType.ToWire()}",
+            ["flow_run_state_name"] = found.StateName,
+            ["flow_run_state_timestamp"] = PythonTimestamp(found.Timestamp),
+            ["flow_run_state_message"] = found.Message ?? "None",
         };
-        string body = MessageTemplates.Render(policy.MessageTemplate ?? MessageTemplates.Default, name => values[name], out _) ?? "";
-        return new Claim(notification.Id, document.BlockType?.Slug ?? "", JsonNode.Parse(document.Data.Text), new NotificationMessage(Subject, body));
+        string body = MessageTemplates.Render(found.MessageTemplate ?? MessageTemplates.Default, name => values[name], out _) ?? "";
+        return new Claim(notification.Id, found.BlockTypeSlug, JsonNode.Parse(found.Data.Text), new NotificationMessage(Subject, body));
     }
 
     private async Task FinishAsync(Guid id, bool delivered, Exception? error, CancellationToken cancellationToken)
