@@ -76,13 +76,13 @@ public static class WorkQueueRuns
 
     /// <summary>Whether a legacy queue's filter accepts a deployment: its tags all on the deployment, its ids (if any) naming it.</summary>
     public static bool Accepts(WorkQueue queue, Deployment deployment) =>
-        LegacyFilter.From(queue.Filter) is { } filter
+        QueueFilter.From(queue.Filter) is { } filter
         && (filter.Tags is not { Count: > 0 } tags || tags.All(deployment.Tags.Contains))
         && (filter.DeploymentIds is not { Count: > 0 } ids || ids.Contains(deployment.Id));
 
     private static IQueryable<FlowRun> Of(OrchestratorDbContext db, WorkQueue queue)
     {
-        if (LegacyFilter.From(queue.Filter) is not { } filter)
+        if (QueueFilter.From(queue.Filter) is not { } filter)
         {
             return db.FlowRuns.Where(r => r.WorkQueueName == queue.Name);
         }
@@ -101,11 +101,16 @@ public static class WorkQueueRuns
 
         return runs;
     }
+}
 
-    /// <summary>The stored legacy filter: tags a run must all carry, deployments it must come from.</summary>
-    private sealed record LegacyFilter(List<string>? Tags, List<Guid>? DeploymentIds)
-    {
-        public static LegacyFilter? From(RawJson? stored) =>
-            stored is { } json && json.Text != "null" ? Json.Deserialize<LegacyFilter>(json.Text) : null;
-    }
+/// <summary>
+/// The deprecated <c>filter</c> of a legacy queue: tags a run must all carry and deployments it must come
+/// from (null: no condition), stored as JSON on the queue.
+/// </summary>
+public sealed record QueueFilter(List<string>? Tags, List<Guid>? DeploymentIds)
+{
+    public static QueueFilter? From(RawJson? stored) =>
+        stored is { } json && json.Text != "null" ? Json.Deserialize<QueueFilter>(json.Text) : null;
+
+    public RawJson ToJson() => new(Json.Serialize(this));
 }

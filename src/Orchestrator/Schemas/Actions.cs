@@ -421,7 +421,7 @@ public sealed record ScheduleRunsRequest(DateTime? StartTime, DateTime? EndTime,
     public static ScheduleRunsRequest Read(JsonObjectReader r) => new(
         r.Timestamp("start_time"),
         r.Timestamp("end_time"),
-        r.Number("min_time"),
+        r.Duration("min_time"),
         r.Int("min_runs"),
         r.Int("max_runs"));
 }

@@ -108,7 +108,7 @@ public sealed record HistoryRequest(DateTime HistoryStart, DateTime HistoryEnd, 
     public static HistoryRequest Read(JsonObjectReader r) => new(
         r.Timestamp("history_start", required: true) ?? default,
         r.Timestamp("history_end", required: true) ?? default,
-        r.Number("history_interval_seconds", required: true) ?? 0,
+        r.Duration("history_interval_seconds", required: true) ?? 0,
         FilterSet.Read(r));
 }
 

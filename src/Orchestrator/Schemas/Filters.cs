@@ -390,7 +390,8 @@ public sealed class FilterSet : IRequestBody<FilterSet>
     public static Expression<Func<T, bool>> AnyPrefix<T>(Expression<Func<T, string>> value, IReadOnlyList<string> prefixes) =>
         Combine(prefixes.Select(p => p.ToLowerInvariant() + "%").Select(pattern => Bind(value, v => EF.Functions.Like(v.ToLower(), pattern))).ToList(), and: false)!;
 
-    private static bool Operator(JsonObjectReader n)
+    /// <summary>A filter object's <c>operator</c>: true for <c>and_</c> (the default), false for <c>or_</c>.</summary>
+    internal static bool Operator(JsonObjectReader n)
     {
         string? op = n.String("operator", nullable: false);
         if (op is not null and not "and_" and not "or_")

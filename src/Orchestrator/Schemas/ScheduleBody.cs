@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using System.Xml;
 using Cronos;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration.Scheduling;
@@ -14,21 +13,20 @@ namespace Orchestrator.Schemas;
 /// (an unknown time zone, a zero interval, a cron string Cronos cannot read, an rrule Ical.Net cannot read
 /// or that never fires are each a 422 naming the field).
 /// </summary>
-public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTimeOffset? AnchorDate, string? Timezone, string? Cron, bool DayOr, string? RRule)
+public sealed record ScheduleBody(double? IntervalSeconds, DateTimeOffset? AnchorDate, string? Timezone, string? Cron, bool DayOr, string? RRule)
 {
     public static ScheduleBody? Read(JsonObjectReader r)
     {
-        RawJson? raw = r.Object("schedule");
         ScheduleBody? body = null;
         r.Nested<object>("schedule", s =>
         {
             if (s.Has("interval"))
             {
-                body = ReadInterval(s, raw);
+                body = ReadInterval(s);
             }
             else if (s.Has("cron"))
             {
-                body = ReadCron(s, raw);
+                body = ReadCron(s);
             }
             else if (s.Has("rrule"))
             {
@@ -39,7 +37,7 @@ public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTim
                     CheckRRule(s, rule, zone ?? "UTC");
                 }
 
-                body = new ScheduleBody(raw!.Value, null, null, zone ?? "UTC", null, true, rule);
+                body = new ScheduleBody(null, null, zone ?? "UTC", null, true, rule);
             }
             else
             {
@@ -51,37 +49,20 @@ public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTim
         return body;
     }
 
-    private static ScheduleBody ReadInterval(JsonObjectReader s, RawJson? raw)
+    private static ScheduleBody ReadInterval(JsonObjectReader s)
     {
-        double? seconds = null;
-        if (s.Any("interval") is { } interval)
+        double? seconds = s.Duration("interval", required: true);
+        if (seconds <= 0)
         {
-            seconds = JsonNode.Parse(interval.Text) switch
-            {
-                JsonValue v when v.TryGetValue(out double number) => number,
-                JsonValue v when v.TryGetValue(out string? text) && TryParseDuration(text, out double parsed) => parsed,
-                _ => null,
-            };
-            if (seconds is null)
-            {
-                s.Error("interval", "value is not a valid timedelta", "type_error");
-            }
-            else if (seconds <= 0)
-            {
-                s.Error("interval", "The interval must be positive", "value_error");
-            }
-        }
-        else
-        {
-            s.Error("interval", "field required", "value_error.missing");
+            s.Error("interval", "The interval must be positive", "value_error");
         }
 
         DateTime? anchor = s.Timestamp("anchor_date");
         string? zone = ZoneOf(s);
-        return new ScheduleBody(raw!.Value, seconds, anchor is { } a ? new DateTimeOffset(a, TimeSpan.Zero) : null, zone ?? "UTC", null, true, null);
+        return new ScheduleBody(seconds, anchor is { } a ? new DateTimeOffset(a, TimeSpan.Zero) : null, zone ?? "UTC", null, true, null);
     }
 
-    private static ScheduleBody ReadCron(JsonObjectReader s, RawJson? raw)
+    private static ScheduleBody ReadCron(JsonObjectReader s)
     {
         string? cron = s.String("cron", required: true);
         string? zone = ZoneOf(s);
@@ -105,7 +86,7 @@ public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTim
             }
         }
 
-        return new ScheduleBody(raw!.Value, null, null, zone, cron, dayOr, null);
+        return new ScheduleBody(null, null, zone, cron, dayOr, null);
     }
 
     /// <summary>An rrule must parse and produce at least one date: one that never fires is refused.</summary>
@@ -133,20 +114,6 @@ public sealed record ScheduleBody(RawJson Sent, double? IntervalSeconds, DateTim
         }
 
         return zone;
-    }
-
-    private static bool TryParseDuration(string text, out double seconds)
-    {
-        try
-        {
-            seconds = XmlConvert.ToTimeSpan(text).TotalSeconds;
-            return true;
-        }
-        catch (FormatException)
-        {
-            seconds = 0;
-            return false;
-        }
     }
 
     /// <summary>

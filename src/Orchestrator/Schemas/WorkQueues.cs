@@ -1,5 +1,6 @@
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
+using Orchestrator.Orchestration;
 using Orchestrator.Schemas.Validation;
 
 namespace Orchestrator.Schemas;
@@ -47,15 +48,11 @@ public static class WorkQueueNames
         new(q.Id, q.Created, q.Updated, q.Name, q.Description, q.IsPaused, q.ConcurrencyLimit, q.Filter, q.LastPolled);
 }
 
-/// <summary>
-/// The deprecated <c>filter</c> of a legacy queue: tags a run must all carry and deployments it must come
-/// from (null: no condition). Unknown keys are dropped, as 2.7.0 drops them.
-/// </summary>
-public sealed record QueueFilter(List<string>? Tags, List<Guid>? DeploymentIds)
+/// <summary>Reads the deprecated <c>filter</c> object; keys it does not know are dropped, as 2.7.0 drops them.</summary>
+public static class QueueFilters
 {
-    public static QueueFilter Read(JsonObjectReader r) => new(r.StringList("tags"), r.UuidList("deployment_ids"));
-
-    public RawJson ToJson() => new(Json.Serialize(this));
+    public static QueueFilter? Read(JsonObjectReader r) =>
+        r.Nested("filter", f => new QueueFilter(f.StringList("tags"), f.UuidList("deployment_ids")), forbidExtra: false);
 }
 
 public sealed record WorkQueueCreate(string Name, string Description, bool IsPaused, int? ConcurrencyLimit, QueueFilter? Filter)
@@ -66,7 +63,7 @@ public sealed record WorkQueueCreate(string Name, string Description, bool IsPau
         r.String("description") ?? "",
         r.Bool("is_paused", nullable: false) ?? false,
         WorkQueueNames.ReadLimit(r),
-        r.Nested("filter", QueueFilter.Read, forbidExtra: false));
+        QueueFilters.Read(r));
 }
 
 /// <summary>Only the keys present in the body are written.</summary>
@@ -85,30 +82,25 @@ public sealed record WorkQueueUpdate(
             r.Bool("is_paused", nullable: false),
             WorkQueueNames.ReadLimit(r),
             r.Timestamp("last_polled"),
-            r.Nested("filter", QueueFilter.Read, forbidExtra: false))
+            QueueFilters.Read(r))
         {
             Sent = keys.Where(r.Has).ToHashSet(),
         };
     }
 }
 
-public sealed record WorkQueueFilterRequest(List<string>? NameAny, List<string>? NameStartsWith, bool And, Paging Paging)
+/// <summary>The <c>work_queues</c> filter has one criterion, <c>name</c> (its two parts ANDed), so its operator changes nothing.</summary>
+public sealed record WorkQueueFilterRequest(List<string>? NameAny, List<string>? NameStartsWith, Paging Paging)
     : IRequestBody<WorkQueueFilterRequest>
 {
     public static bool ForbidsExtraKeys => false;
 
     public static WorkQueueFilterRequest Read(JsonObjectReader r)
     {
-        (List<string>? any, List<string>? startsWith, bool and) criteria = (null, null, true);
+        (List<string>? any, List<string>? startsWith) criteria = (null, null);
         r.Nested("work_queues", q =>
         {
-            string? op = q.String("operator", nullable: false);
-            if (op is not null and not "and_" and not "or_")
-            {
-                q.Error("operator", "value is not a valid enumeration member; permitted: 'and_', 'or_'", "type_error.enum");
-            }
-
-            criteria.and = op != "or_";
+            FilterSet.Operator(q);
             q.Nested("name", n =>
             {
                 criteria.any = n.StringList("any_");
@@ -117,7 +109,7 @@ public sealed record WorkQueueFilterRequest(List<string>? NameAny, List<string>?
             }, forbidExtra: true);
             return q;
         }, forbidExtra: true);
-        return new WorkQueueFilterRequest(criteria.any, criteria.startsWith, criteria.and, Paging.Read(r));
+        return new WorkQueueFilterRequest(criteria.any, criteria.startsWith, Paging.Read(r));
     }
 }
 

@@ -83,6 +83,27 @@ public sealed class JsonObjectReader
             static e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : null,
             "value is not a valid float", "type_error.float", static () => Of(JsonSchemaType.Number));
 
+    /// <summary>A duration in seconds: a number, or an ISO 8601 duration string (<c>"PT1H30M"</c>), as pydantic reads a timedelta.</summary>
+    public double? Duration(string key, bool required = false, bool nullable = true) =>
+        Read<double?>(key, required, nullable, static e => e.ValueKind switch
+        {
+            JsonValueKind.Number => e.GetDouble(),
+            JsonValueKind.String => ParseIsoDuration(e.GetString()!),
+            _ => null,
+        }, "value is not a valid timedelta", "type_error", static () => Of(JsonSchemaType.Number));
+
+    private static double? ParseIsoDuration(string text)
+    {
+        try
+        {
+            return System.Xml.XmlConvert.ToTimeSpan(text).TotalSeconds;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     public bool? Bool(string key, bool required = false, bool nullable = true) =>
         Read<bool?>(key, required, nullable, static e => e.ValueKind switch
         {
