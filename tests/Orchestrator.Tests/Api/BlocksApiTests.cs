@@ -335,7 +335,9 @@ public abstract class BlocksApiTests(DatabaseKind database)
     public async Task SystemBlockTypes_AreBuiltIn_Protected_AndInstallingThemAgainChangesNothing()
     {
         await using var app = await TestApp.StartAsync(database);
-        var before = (await app.PostAsync("/api/block_types/filter", new { })).Body!.AsArray().Select(t => t.Str("slug")).ToList();
+        var beforeTypes = (await app.PostAsync("/api/block_types/filter", new { })).Body!.AsArray();
+        var before = beforeTypes.Select(t => t.Str("slug")).ToList();
+        int schemasBefore = (await app.PostAsync("/api/block_schemas/filter", new { })).Body!.AsArray().Count;
 
         var (status, body) = await app.PostAsync("/api/block_types/install_system_block_types");
         var after = (await app.PostAsync("/api/block_types/filter", new { })).Body!.AsArray();
@@ -344,6 +346,8 @@ public abstract class BlocksApiTests(DatabaseKind database)
         body.Should().BeNull();
         before.Should().Contain(["json", "date-time", "secret", "local-file-system", "process"]);
         after.Select(t => t.Str("slug")).Should().Equal(before);
+        after.Select(t => t.Str("id")).Should().Equal(beforeTypes.Select(t => t.Str("id")), "the types are kept, not created again");
+        (await app.PostAsync("/api/block_schemas/filter", new { })).Body!.AsArray().Should().HaveCount(schemasBefore);
         after.Should().OnlyContain(t => t!["is_protected"]!.GetValue<bool>());
     }
 

@@ -198,6 +198,7 @@ public abstract class WorkQueuesApiTests(DatabaseKind database)
 
         var (_, taken) = await app.SetFlowRunStateAsync(first, new { type = "PENDING" });
         var (_, refused) = await app.SetFlowRunStateAsync(second, new { type = "PENDING" });
+        string? stateAfterRefusal = (await app.GetAsync($"/api/flow_runs/{second}")).Body.Str("state_type");
         await app.SetFlowRunStateAsync(first, new { type = "RUNNING" });
         await app.SetFlowRunStateAsync(first, new { type = "COMPLETED" });
         var (_, admitted) = await app.SetFlowRunStateAsync(second, new { type = "PENDING" });
@@ -205,24 +206,37 @@ public abstract class WorkQueuesApiTests(DatabaseKind database)
         taken.Str("status").Should().Be("ACCEPT");
         refused.Str("status").Should().Be("ABORT");
         refused!["details"].Str("reason").Should().Contain("'one-at-a-time'").And.Contain("concurrency limit of 1");
+        refused["state"].Should().BeNull();
+        stateAfterRefusal.Should().Be("SCHEDULED");
         admitted.Str("status").Should().Be("ACCEPT");
     }
 
     [Fact]
     public async Task Status_IsHealthyOnlyWhenPolledLately_AndWithoutLateRuns()
     {
-        await using var app = await TestApp.StartAsync(database);
-        Guid queue = await QueueAsync(app, "watched");
+        var clock = new ManualClock();
+        await using var app = await TestApp.StartAsync(database, clock);
+        Guid deployment = await DeploymentAsync(app, "watched");
+        Guid queue = IdOf((await app.GetAsync("/api/work_queues/name/watched")).Body);
+        async Task<JsonNode> StatusAsync() => (await app.GetAsync($"/api/work_queues/{queue}/status")).Body!;
 
-        var never = (await app.GetAsync($"/api/work_queues/{queue}/status")).Body;
+        var never = await StatusAsync();
         await app.PostAsync($"/api/work_queues/{queue}/get_runs", new { });
-        var polled = (await app.GetAsync($"/api/work_queues/{queue}/status")).Body;
+        var polled = await StatusAsync();
+        clock.Advance(TimeSpan.FromSeconds(61));
+        var stale = await StatusAsync();
+        await app.PostAsync($"/api/work_queues/{queue}/get_runs", new { });
+        await app.PostAsync($"/api/deployments/{deployment}/create_flow_run", new { state = new { type = "SCHEDULED", name = "Late" } });
+        var late = await StatusAsync();
         var (missing, body) = await app.GetAsync($"/api/work_queues/{Guid.NewGuid()}/status");
 
-        never!["healthy"]!.GetValue<bool>().Should().BeFalse();
-        polled!["healthy"]!.GetValue<bool>().Should().BeTrue();
+        never["healthy"]!.GetValue<bool>().Should().BeFalse("a queue never polled is unhealthy");
+        polled["healthy"]!.GetValue<bool>().Should().BeTrue();
         polled["late_runs_count"]!.GetValue<int>().Should().Be(0);
         polled["health_check_policy"]!["maximum_seconds_since_last_polled"]!.GetValue<int>().Should().Be(60);
+        stale["healthy"]!.GetValue<bool>().Should().BeFalse("the last poll is more than a minute old");
+        late["healthy"]!.GetValue<bool>().Should().BeFalse("polled just now, but a run is late");
+        late["late_runs_count"]!.GetValue<int>().Should().Be(1);
         missing.Should().Be(404);
         body.Str("exception_message").Should().StartWith("Work queue with id");
     }

@@ -151,7 +151,7 @@ public abstract class FlowRunNotificationsTests(DatabaseKind database)
     }
 
     [Fact]
-    public async Task StateChanges_QueueANotificationPerMatchingActivePolicy_InTheSameTransaction()
+    public async Task StateChanges_QueueANotificationPerMatchingActivePolicy_AndAbortedProposalsNone()
     {
         await using var app = await TestApp.StartAsync(database);
         Guid block = await WebhookBlockAsync(app, "http://127.0.0.1:9/hook");
@@ -167,6 +167,52 @@ public abstract class FlowRunNotificationsTests(DatabaseKind database)
 
         afterRunning.Should().Be(0);
         (await QueuedAsync(app)).Should().Be(1, "one matching active policy; the aborted proposal queues nothing");
+    }
+
+    [Fact]
+    public async Task AStateChangeRolledBack_QueuesNothing()
+    {
+        await using var app = await TestApp.StartAsync(database, new ManualClock());
+        Guid block = await WebhookBlockAsync(app, "http://127.0.0.1:9/hook");
+        await PolicyAsync(app, block);
+        Guid run = IdOf(await app.CreateFlowRunAsync());
+        int queuedAtCreation = await QueuedAsync(app);
+        var before = await app.FlowRunAsync(run);
+        // Occupy the key of the run's next state, so the transition's write fails and is rolled back.
+        await app.WithDbAsync(async db =>
+        {
+            DateTime next = before.StateTimestamp!.Value.AddTicks(10);
+            db.FlowRunStates.Add(Orchestrator.Data.FlowRunState.From(
+                Scenarios.Proposal(Orchestrator.Data.StateType.Paused) with { Id = Guid.NewGuid(), Timestamp = next }, run, next));
+            await db.SaveChangesAsync();
+        });
+
+        var (_, result) = await app.SetFlowRunStateAsync(run, new { type = "RUNNING" });
+
+        result.Str("status").Should().Be("ABORT");
+        queuedAtCreation.Should().Be(1, "the initial PENDING state matched the catch-all policy");
+        (await QueuedAsync(app)).Should().Be(1, "the notification of the rolled-back RUNNING state went with it");
+    }
+
+    [Fact]
+    public async Task ADeliveryThatKeepsFailing_IsGivenUpAfterTheLastAttempt()
+    {
+        using var receiver = new Receiver(failFirst: int.MaxValue);
+        var clock = new ManualClock();
+        await using var app = await TestApp.StartAsync(database, clock, settings: new() { ["Services:Notifications:MaxAttempts"] = "2" });
+        Guid block = await WebhookBlockAsync(app, receiver.Url);
+        await PolicyAsync(app, block);
+        await app.CreateFlowRunAsync();
+        var service = app.Service<FlowRunNotifications>();
+
+        await service.RunCycleAsync(CancellationToken.None);
+        int afterFirst = await QueuedAsync(app);
+        clock.Advance(TimeSpan.FromSeconds(11));
+        await service.RunCycleAsync(CancellationToken.None);
+
+        afterFirst.Should().Be(1, "a failed delivery is kept for another attempt");
+        (await QueuedAsync(app)).Should().Be(0, "after the last attempt it is given up (with an error in the log)");
+        receiver.Received.Should().BeEmpty();
     }
 
     [Fact]

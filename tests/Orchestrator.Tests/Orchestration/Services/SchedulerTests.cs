@@ -121,11 +121,14 @@ public abstract class SchedulerTests(DatabaseKind database)
         var five = await RunsOfAsync(app, deployment);
         await app.PatchAsync($"/api/deployments/{deployment}", new { schedule = new { interval = 3600, anchor_date = "2026-12-01T00:00:00Z" } });
         var afterPatch = await RunsOfAsync(app, deployment);
+        await app.Service<RecentDeploymentsScheduler>().RunCycleAsync(CancellationToken.None);
+        var recreated = await RunsOfAsync(app, deployment);
 
         status.Should().Be(200);
         body.Should().BeNull();
         five.Should().HaveCount(5);
         afterPatch.Should().BeEmpty("a changed schedule drops the runs of the old one");
+        recreated.Select(r => r.Str("expected_start_time")![11..16]).Should().Equal("07:00", "08:00", "09:00");
         (await app.GetAsync($"/api/deployments/{deployment}")).Body!["schedule"]!["interval"]!.GetValue<double>().Should().Be(3600);
     }
 
