@@ -41,12 +41,15 @@ public static class ApiVersionCheck
     {
         version = null;
         string[] parts = value.Split('.');
-        if (parts.Length != 3 || parts.Any(p => p.Length == 0 || !p.All(char.IsAsciiDigit)))
+        int[] numbers = new int[3];
+        // Digits only, each part small enough for an int (99999999999.0.0 is refused, not overflowed).
+        if (parts.Length != 3 || parts.Any(p => p.Length == 0 || !p.All(char.IsAsciiDigit))
+            || !parts.Select((p, i) => int.TryParse(p, out numbers[i])).All(ok => ok))
         {
             return false;
         }
 
-        version = new Version(int.Parse(parts[0]), int.Parse(parts[1]), int.Parse(parts[2]));
+        version = new Version(numbers[0], numbers[1], numbers[2]);
         return true;
     }
 

@@ -40,8 +40,23 @@ public static class ErrorBodies
 
     public static ExceptionMessage Unexpected() => new("Internal Server Error");
 
-    public static ValidationErrorBody Validation(RequestValidationException error) =>
-        new("Invalid request received.", error.Errors, error.RequestBody);
+    /// <summary>Errors listed in one 422 answer; the rest are summed up in a last entry.</summary>
+    public const int MaxValidationErrors = 50;
+
+    /// <summary>Request bodies echoed in a 422 answer only up to this many characters, so a huge bad request gets a small answer.</summary>
+    public const int MaxEchoedBodyLength = 16 * 1024;
+
+    public static ValidationErrorBody Validation(RequestValidationException error)
+    {
+        var errors = error.Errors;
+        if (errors.Count > MaxValidationErrors)
+        {
+            errors = [.. errors.Take(MaxValidationErrors), new ValidationError(["body"], $"and {errors.Count - MaxValidationErrors} more errors", "value_error")];
+        }
+
+        RawJson? echo = error.RequestBody is { Text.Length: <= MaxEchoedBodyLength } body ? body : null;
+        return new("Invalid request received.", errors, echo);
+    }
 }
 
 /// <summary>403 with a <see cref="Detail"/> body, declared in the OpenAPI document like the built-in typed results.</summary>

@@ -18,7 +18,10 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : IExceptionHan
         (int status, object body) = exception switch
         {
             RequestValidationException v => (422, ErrorBodies.Validation(v)),
-            BadHttpRequestException b => (422, ErrorBodies.Validation(FromBinding(b))),
+            UnsupportedContentTypeException u => (415, new Detail(u.Message)),
+            BadHttpRequestException b when IsBinding(b) => (422, ErrorBodies.Validation(FromBinding(b))),
+            // The request itself is malformed (a bad chunk size, a body cut short) or too large.
+            BadHttpRequestException b => (b.StatusCode, new Detail(b.Message)),
             ObjectNotFoundException n => (404, new ExceptionMessage(n.Message)),
             DbUpdateException d when d.IsIntegrityViolation() => (409, new Detail(ErrorBodies.IntegrityConflictMessage)),
             _ => (500, (object)ErrorBodies.Unexpected()),
@@ -29,10 +32,26 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : IExceptionHan
             logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
         }
 
+        if (status >= 500)
+        {
+            // A connection that failed in an unexpected way may be mid-protocol; it must not serve the
+            // next request.
+            DatabaseErrors.DiscardConnectionsAfter(exception);
+        }
+
+        if (httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+
         httpContext.Response.StatusCode = status;
         await httpContext.Response.WriteAsJsonAsync(body, body.GetType(), Infrastructure.Json.Options, cancellationToken);
         return true;
     }
+
+    private static bool IsBinding(BadHttpRequestException error) =>
+        error.Message.StartsWith("Failed to bind parameter", StringComparison.Ordinal)
+        || error.Message.StartsWith("Required parameter", StringComparison.Ordinal);
 
     /// <summary>A route or query value that did not bind (a malformed UUID, a missing parameter).</summary>
     private static RequestValidationException FromBinding(BadHttpRequestException error)

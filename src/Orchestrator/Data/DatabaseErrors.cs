@@ -22,4 +22,21 @@ public static class DatabaseErrors
         SqliteException s => s.SqliteErrorCode == 19 && s.SqliteExtendedErrorCode is 2067 or 1555,
         _ => false,
     };
+
+    /// <summary>
+    /// After an unexpected PostgreSQL failure, the pooled connections are closed instead of reused: one
+    /// left mid-protocol answers the next request's query with the previous one's rows ("Received
+    /// unexpected backend message"). The pool opens fresh connections as they are needed.
+    /// </summary>
+    public static void DiscardConnectionsAfter(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException)
+            {
+                NpgsqlConnection.ClearAllPools();
+                return;
+            }
+        }
+    }
 }

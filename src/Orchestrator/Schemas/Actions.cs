@@ -38,25 +38,25 @@ public sealed record FlowRunCreate(
 {
     public static FlowRunCreate Read(JsonObjectReader r) => new(
         r.Uuid("flow_id", required: true) ?? Guid.Empty,
-        r.String("name"),
+        r.Name("name"),
         StateCreate.ReadNested(r, "state"),
         r.Uuid("deployment_id"),
-        r.String("flow_version"),
+        r.Name("flow_version"),
         r.Object("parameters", nullable: false) ?? RawJson.EmptyObject,
         r.Object("context", nullable: false) ?? RawJson.EmptyObject,
         r.Uuid("parent_task_run_id"),
         r.Uuid("infrastructure_document_id"),
         Policies.Read(r),
         r.StringList("tags", nullable: false) ?? [],
-        r.String("idempotency_key"));
+        r.Name("idempotency_key"));
 }
 
 public sealed record FlowRunUpdate(
     string? Name, string? FlowVersion, RawJson? Parameters, EmpiricalPolicy? EmpiricalPolicy, List<string>? Tags, string? InfrastructurePid) : IRequestBody<FlowRunUpdate>
 {
     public static FlowRunUpdate Read(JsonObjectReader r) => new(
-        r.String("name"),
-        r.String("flow_version"),
+        r.Name("name"),
+        r.Name("flow_version"),
         r.Object("parameters", nullable: false),
         r.Has("empirical_policy") ? Policies.Read(r) : null,
         r.StringList("tags", nullable: false),
@@ -78,13 +78,13 @@ public sealed record TaskRunCreate(
 {
     public static TaskRunCreate Read(JsonObjectReader r) => new(
         r.Uuid("flow_run_id", required: true) ?? Guid.Empty,
-        r.String("task_key", required: true) ?? "",
-        r.String("dynamic_key", required: true) ?? "",
-        r.String("name"),
+        r.Name("task_key", required: true) ?? "",
+        r.Name("dynamic_key", required: true) ?? "",
+        r.Name("name"),
         StateCreate.ReadNested(r, "state"),
-        r.String("cache_key"),
+        r.Name("cache_key"),
         r.Timestamp("cache_expiration"),
-        r.String("task_version"),
+        r.Name("task_version"),
         Policies.Read(r),
         r.StringList("tags", nullable: false) ?? [],
         r.Object("task_inputs", nullable: false) ?? RawJson.EmptyObject);
@@ -93,7 +93,13 @@ public sealed record TaskRunCreate(
 public sealed record ConcurrencyLimitCreate(string Tag, int ConcurrencyLimit) : IRequestBody<ConcurrencyLimitCreate>
 {
     public static ConcurrencyLimitCreate Read(JsonObjectReader r) =>
-        new(r.String("tag", required: true) ?? "", r.Int("concurrency_limit", required: true) ?? 0);
+        new(r.Name("tag", required: true) ?? "", r.Int("concurrency_limit", required: true) ?? 0);
+}
+
+/// <summary>Prefect's later reset body: the slots to keep (<c>slot_override</c>), none when null or missing.</summary>
+public sealed record ConcurrencyLimitReset(List<Guid>? SlotOverride) : IRequestBody<ConcurrencyLimitReset>
+{
+    public static ConcurrencyLimitReset Read(JsonObjectReader r) => new(r.UuidList("slot_override"));
 }
 
 public sealed record DeploymentCreate(
@@ -121,14 +127,14 @@ public sealed record DeploymentCreate(
         r.Object("parameters", nullable: false) ?? RawJson.EmptyObject,
         r.StringList("tags", nullable: false) ?? [],
         r.String("manifest_path"),
-        r.String("work_queue_name"),
+        r.Name("work_queue_name"),
         r.Uuid("storage_document_id"),
         r.Uuid("infrastructure_document_id"),
         ScheduleBody.Read(r),
         r.String("description"),
         r.Object("parameter_openapi_schema"),
         r.String("path"),
-        r.String("version"),
+        r.Name("version"),
         r.String("entrypoint"),
         r.Object("infra_overrides", nullable: false) ?? RawJson.EmptyObject);
 }
@@ -146,13 +152,13 @@ public sealed record DeploymentFlowRunCreate(
 {
     public static DeploymentFlowRunCreate Read(JsonObjectReader r) => new(
         StateCreate.ReadNested(r, "state"),
-        r.String("name"),
+        r.Name("name"),
         r.Object("parameters", nullable: false) ?? RawJson.EmptyObject,
         r.Object("context", nullable: false) ?? RawJson.EmptyObject,
         r.Uuid("infrastructure_document_id"),
         Policies.Read(r),
         r.StringList("tags", nullable: false) ?? [],
-        r.String("idempotency_key"),
+        r.Name("idempotency_key"),
         r.Uuid("parent_task_run_id"));
 }
 
@@ -177,7 +183,7 @@ public static class StateCreate
     public static State Read(JsonObjectReader r)
     {
         StateType type = r.StateType("type", required: true) ?? StateType.Pending;
-        string name = r.String("name") ?? type.DefaultName();
+        string name = r.Name("name") ?? type.DefaultName();
         string? message = r.String("message");
         RawJson? data = r.Any("data");
         StateDetails details = r.Nested("state_details", ReadDetails, forbidExtra: false, nullable: false) ?? new StateDetails();
@@ -192,9 +198,10 @@ public static class StateCreate
         TaskRunId = r.Uuid("task_run_id"),
         ChildFlowRunId = r.Uuid("child_flow_run_id"),
         ScheduledTime = r.Timestamp("scheduled_time"),
-        CacheKey = r.String("cache_key"),
+        CacheKey = r.Name("cache_key"),
         CacheExpiration = r.Timestamp("cache_expiration"),
         UntrackableResult = r.Bool("untrackable_result") ?? false,
+        TransitionId = r.Uuid("transition_id"),
     };
 }
 
@@ -231,7 +238,7 @@ public static class Names
 
     public static string? Read(JsonObjectReader r, string key, bool required)
     {
-        string? name = r.String(key, required: required, nullable: !required);
+        string? name = r.Name(key, required: required, nullable: !required);
         if (name is not null && name.IndexOfAny(Forbidden) >= 0)
         {
             r.Error(key, "Name contains an invalid character: one of / % & > <", "value_error");
@@ -245,8 +252,8 @@ public static class Names
 public sealed record BlockTypeCreate(string Name, string Slug, string? LogoUrl, string? DocumentationUrl, string? Description, string? CodeExample) : IRequestBody<BlockTypeCreate>
 {
     public static BlockTypeCreate Read(JsonObjectReader r) => new(
-        r.String("name", required: true) ?? "",
-        r.String("slug", required: true) ?? "",
+        r.Name("name", required: true) ?? "",
+        r.Name("slug", required: true) ?? "",
         r.String("logo_url"),
         r.String("documentation_url"),
         r.String("description"),
@@ -283,7 +290,7 @@ public sealed record BlockSchemaCreate(RawJson Fields, Guid BlockTypeId, List<st
         r.Object("fields", nullable: false) ?? RawJson.EmptyObject,
         r.Uuid("block_type_id", required: true) ?? Guid.Empty,
         r.StringList("capabilities", nullable: false) ?? [],
-        r.String("version", nullable: false) ?? BlockSchemaVersions.Unversioned);
+        r.Name("version", nullable: false) ?? BlockSchemaVersions.Unversioned);
 }
 
 public sealed record BlockDocumentCreate(string? Name, RawJson Data, Guid BlockSchemaId, Guid BlockTypeId, bool IsAnonymous) : IRequestBody<BlockDocumentCreate>
@@ -291,7 +298,7 @@ public sealed record BlockDocumentCreate(string? Name, RawJson Data, Guid BlockS
     public static BlockDocumentCreate Read(JsonObjectReader r)
     {
         var body = new BlockDocumentCreate(
-            r.String("name"),
+            r.Name("name"),
             r.Object("data", nullable: false) ?? RawJson.EmptyObject,
             r.Uuid("block_schema_id", required: true) ?? Guid.Empty,
             r.Uuid("block_type_id", required: true) ?? Guid.Empty,
@@ -327,7 +334,7 @@ public static class BlockDocumentNames
 public sealed record LogCreate(string Name, int Level, string Message, DateTime Timestamp, Guid? FlowRunId, Guid? TaskRunId) : IRequestBody<LogCreate>
 {
     public static LogCreate Read(JsonObjectReader r) => new(
-        r.String("name", required: true) ?? "",
+        r.Name("name", required: true) ?? "",
         r.Int("level", required: true) ?? 0,
         r.String("message", required: true) ?? "",
         r.Timestamp("timestamp", required: true) ?? default,
@@ -393,13 +400,13 @@ public sealed record DeploymentUpdate(
             "infra_overrides", "entrypoint", "manifest_path", "storage_document_id", "infrastructure_document_id",
         ];
         return new DeploymentUpdate(
-            r.String("version"),
+            r.Name("version"),
             ScheduleBody.Read(r),
             r.String("description"),
             r.Bool("is_schedule_active", nullable: false),
             r.Object("parameters", nullable: false),
             r.StringList("tags", nullable: false),
-            r.String("work_queue_name"),
+            r.Name("work_queue_name"),
             r.String("path"),
             r.Object("infra_overrides"),
             r.String("entrypoint"),

@@ -305,7 +305,7 @@ public sealed class FilterSet : IRequestBody<FilterSet>
     private static Func<JsonObjectReader, Expression<Func<T, bool>>?> Names<T>(Expression<Func<T, string>> name) => n =>
     {
         var any = n.StringList("any_");
-        string? like = n.String("like_");
+        string? like = n.Name("like_");
         var c = new List<Expression<Func<T, bool>>>();
         if (any is not null) c.Add(Bind(name, v => any.Contains(v)));
         if (like is not null)
@@ -323,15 +323,13 @@ public sealed class FilterSet : IRequestBody<FilterSet>
         var all = n.StringList("all_");
         bool? isNull = n.Bool("is_null_");
         var c = new List<Expression<Func<T, bool>>>();
-        foreach (string tag in all ?? [])
+        if (all is { Count: > 0 })
         {
-            c.Add(Bind(tags, v => v.Contains(tag)));
-        }
-
-        if (all is not null && c.Count > 1)
-        {
-            // all_ is one criterion: every listed tag, whatever the object's operator.
-            c = [Combine(c, and: true)!];
+            // all_ is one criterion: every listed tag, whatever the object's operator. Counted in one
+            // subquery rather than one condition per tag, which SQLite refuses past a depth of 1000.
+            var wanted = all.Distinct().ToList();
+            int count = wanted.Count;
+            c.Add(Bind(tags, v => v.Where(t => wanted.Contains(t)).Distinct().Count() == count));
         }
 
         if (isNull is { } wantEmpty)
@@ -417,14 +415,26 @@ public sealed class FilterSet : IRequestBody<FilterSet>
         }
 
         ParameterExpression parameter = criteria[0].Parameters[0];
-        Expression body = criteria[0].Body;
-        foreach (var next in criteria.Skip(1))
+        var bodies = criteria.Select(c => ReplacingExpressionVisitor.Replace(c.Parameters[0], parameter, c.Body)).ToList();
+        Expression body = Balanced(bodies, 0, bodies.Count, and);
+        return Expression.Lambda<Func<T, bool>>(body, parameter);
+    }
+
+    /// <summary>
+    /// The criteria joined as a balanced tree rather than a chain: translating a chain recurses once per
+    /// criterion, and a long list of <c>all_</c> tags overflowed the stack and took the process down.
+    /// </summary>
+    private static Expression Balanced(List<Expression> bodies, int from, int to, bool and)
+    {
+        if (to - from == 1)
         {
-            Expression nextBody = ReplacingExpressionVisitor.Replace(next.Parameters[0], parameter, next.Body);
-            body = and ? Expression.AndAlso(body, nextBody) : Expression.OrElse(body, nextBody);
+            return bodies[from];
         }
 
-        return Expression.Lambda<Func<T, bool>>(body, parameter);
+        int middle = from + ((to - from) / 2);
+        Expression left = Balanced(bodies, from, middle, and);
+        Expression right = Balanced(bodies, middle, to, and);
+        return and ? Expression.AndAlso(left, right) : Expression.OrElse(left, right);
     }
 
     /// <summary>Collects the criteria of one filter object and combines them with its operator.</summary>

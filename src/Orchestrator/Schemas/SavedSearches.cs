@@ -17,7 +17,7 @@ public sealed record SavedSearchCreate(string Name, RawJson Filters) : IRequestB
 
     public static SavedSearchCreate Read(JsonObjectReader r)
     {
-        string name = r.String("name", required: true) ?? "";
+        string name = r.Name("name", required: true) ?? "";
         var filters = new JsonArray();
         if (r.Any("filters") is { } sent)
         {

@@ -23,7 +23,7 @@ public static class WorkQueueNames
     /// <summary>Queue names are path segments of <c>/work_queues/name/{name}</c>: characters that break URLs are refused.</summary>
     public static string? Read(JsonObjectReader r, bool required)
     {
-        string? name = r.String("name", required: required, nullable: !required);
+        string? name = r.Name("name", required: required, nullable: !required);
         if (name is not null && name.IndexOfAny(Forbidden) >= 0)
         {
             r.Error("name", $"Name '{name}' contains an invalid character. Must not contain any of: ['/', '%', '&', '>', '<'].", "value_error.invalidname");
@@ -77,7 +77,7 @@ public sealed record WorkQueueUpdate(
     {
         string[] keys = ["name", "description", "is_paused", "concurrency_limit", "last_polled", "filter"];
         return new WorkQueueUpdate(
-            r.String("name"),
+            r.Name("name"),
             r.String("description"),
             r.Bool("is_paused", nullable: false),
             WorkQueueNames.ReadLimit(r),

@@ -70,6 +70,31 @@ public sealed class JsonObjectReader
         Read(key, required, nullable, static e => e.ValueKind == JsonValueKind.String ? e.GetString() : null, "str type expected", "type_error.str",
             static () => Of(JsonSchemaType.String));
 
+    /// <summary>
+    /// A string stored in an indexed column (names, keys, tags, versions): at most
+    /// <see cref="MaxNameLength"/> characters, which any encoding keeps under PostgreSQL's index-entry limit.
+    /// </summary>
+    public string? Name(string key, bool required = false, bool nullable = true)
+    {
+        string? value = String(key, required, nullable);
+        if (value is { Length: > MaxNameLength })
+        {
+            Error(key, $"ensure this value has at most {MaxNameLength} characters", "value_error.any_str.max_length");
+            return null;
+        }
+
+        return value;
+    }
+
+    /// <summary>The longest name (<see cref="Name"/>) and list item of strings accepted.</summary>
+    public const int MaxNameLength = 500;
+
+    /// <summary>
+    /// The most items a list may have. Filters turn each item into a query parameter (SQLite allows
+    /// 32,766 in one statement) or a criterion; run tags become concurrency-limit lookups.
+    /// </summary>
+    public const int MaxListItems = 1000;
+
     public Guid? Uuid(string key, bool required = false, bool nullable = true) =>
         Read<Guid?>(key, required, nullable,
             static e => e.ValueKind == JsonValueKind.String && Guid.TryParse(e.GetString(), out Guid g) ? g : null,
@@ -147,7 +172,8 @@ public sealed class JsonObjectReader
     }
 
     public List<string>? StringList(string key, bool required = false, bool nullable = true) =>
-        List<string>(key, required, nullable, static e => e.ValueKind == JsonValueKind.String ? e.GetString() : null, "str type expected", "type_error.str",
+        List<string>(key, required, nullable, static e => e.ValueKind == JsonValueKind.String && e.GetString() is { Length: <= MaxNameLength } s ? s : null,
+            $"str type expected, of at most {MaxNameLength} characters", "type_error.str",
             Of(JsonSchemaType.String));
 
     public List<Guid>? UuidList(string key, bool required = false, bool nullable = true) =>
@@ -306,6 +332,12 @@ public sealed class JsonObjectReader
             if (element.ValueKind != JsonValueKind.Array)
             {
                 return null;
+            }
+
+            if (element.GetArrayLength() > MaxListItems)
+            {
+                _errors.Add(new ValidationError([.. _path, key], $"ensure this value has at most {MaxListItems} items", "value_error.list.max_items"));
+                return [];
             }
 
             var items = new List<T>();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Orchestrator.Infrastructure;
 
@@ -69,14 +70,76 @@ public static class RequestBody
             return default;
         }
 
+        // A page of another site can send text/plain or a form without a CORS preflight; only a JSON
+        // body is read as one.
+        if (!IsJson(request.ContentType))
+        {
+            throw new UnsupportedContentTypeException(request.ContentType);
+        }
+
+        byte[] bytes = buffer.ToArray();
+        JsonElement root;
         try
         {
-            using JsonDocument document = JsonDocument.Parse(buffer.ToArray());
-            return document.RootElement.Clone();
+            using JsonDocument document = JsonDocument.Parse(bytes);
+            root = document.RootElement.Clone();
         }
         catch (JsonException error)
         {
             throw RequestValidationException.For(["body", (int)(error.BytePositionInLine ?? 0)], error.Message, "value_error.jsondecode");
+        }
+
+        CheckText(bytes);
+        return root;
+    }
+
+    public static bool IsJson(string? contentType) =>
+        contentType is not null
+        && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Refuses strings no database can store: bytes that are not UTF-8, an escaped lone surrogate
+    /// (<c>\ud800</c>), which is valid JSON but not text, and a NUL character, which PostgreSQL rejects in
+    /// text and jsonb. The last two can only be written as escapes (JSON forbids raw control
+    /// characters), so only escaped strings are decoded.
+    /// </summary>
+    private static void CheckText(byte[] json)
+    {
+        var reader = new Utf8JsonReader(json);
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName))
+            {
+                continue;
+            }
+
+            if (!reader.ValueIsEscaped)
+            {
+                // The parser checks the structure, not that the bytes inside a string are UTF-8.
+                if (!System.Text.Unicode.Utf8.IsValid(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan))
+                {
+                    throw RequestValidationException.For(["body", (int)reader.TokenStartIndex], "string is not valid UTF-8", "value_error.unicode");
+                }
+
+                continue;
+            }
+
+            string? text;
+            try
+            {
+                text = reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                throw RequestValidationException.For(["body", (int)reader.TokenStartIndex], "string is not valid unicode text (a lone surrogate escape)", "value_error.unicode");
+            }
+
+            if (text is not null && text.Contains('\0', StringComparison.Ordinal))
+            {
+                throw RequestValidationException.For(["body", (int)reader.TokenStartIndex], "string contains a NUL character (\\u0000), which cannot be stored", "value_error.unicode");
+            }
         }
     }
 }

@@ -19,3 +19,7 @@ public sealed class RequestValidationException(IReadOnlyList<ValidationError> er
     public static RequestValidationException For(IReadOnlyList<object> loc, string msg, string type) =>
         new([new ValidationError(loc, msg, type)], null);
 }
+
+/// <summary>A body that is not JSON (<c>Content-Type</c> other than <c>application/json</c>); answered 415.</summary>
+public sealed class UnsupportedContentTypeException(string? contentType)
+    : Exception($"Request bodies must be JSON (Content-Type: application/json), not {(string.IsNullOrEmpty(contentType) ? "untyped" : contentType)}.");
