@@ -4,7 +4,13 @@ using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
 using Orchestrator.Orchestration.Services;
+using Orchestrator.Api.Security;
 using Serilog;
+
+if (ApiKeyCommand.IsCommand(args))
+{
+    return ApiKeyCommand.Run(args, Console.Out, Console.Error);
+}
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -39,15 +45,34 @@ builder.Services.AddProblemDetails();
 // OpenAPI document and Swagger UI at /docs.
 builder.Services.AddOpenApiDocument();
 
-// Any origin may call the API, as with the Prefect server.
-builder.Services.AddCors(options => options.AddDefaultPolicy(policy => policy.AllowAnyOrigin().AllowAnyHeader().AllowAnyMethod()));
+// Who may call: API keys with scopes, browser pages of the configured origins only, and on loopback only
+// the loopback host names (a page that rebinds its own name to 127.0.0.1 is refused).
+var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+var server = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+builder.Services.AddApiKeyAuthentication(builder.Configuration);
+builder.Services.AddCors(options => options.AddDefaultPolicy(policy => policy.WithOrigins(server.AllowedOrigins).AllowAnyHeader().AllowAnyMethod()));
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = server.MaxRequestBodyBytes);
+if (ServerExposure.IsLoopbackOnly(ServerExposure.ConfiguredUrls(builder.Configuration))
+    && builder.Configuration["AllowedHosts"] is null or "" or "*")
+{
+    builder.Configuration["AllowedHosts"] = ServerExposure.LoopbackHosts;
+}
 
 await using var app = builder.Build();
 
+if (ServerExposure.Problem(app.Configuration, auth) is { } exposure)
+{
+    app.Logger.LogCritical("{Problem}", exposure);
+    return 1;
+}
+
 app.UseRequestLogging();
 app.UseExceptionHandler();
+app.UseRequestGuards(server);
 app.UseCors();
 app.UseApiVersionCheck();
+
+// The documentation stays open; everything after this needs a key once keys are configured.
 app.UseSwagger();
 app.UseSwaggerUI(options =>
 {
@@ -55,6 +80,8 @@ app.UseSwaggerUI(options =>
     options.SwaggerEndpoint("/swagger/v1/swagger.json", "Orchestrator");
     options.EnableDeepLinking();
 });
+app.UseAuthentication();
+app.UseAuthorization();
 
 app.MapAdminApi();
 app.MapFlowsApi();

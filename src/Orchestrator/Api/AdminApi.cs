@@ -1,3 +1,4 @@
+using Orchestrator.Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Schemas;
@@ -15,9 +16,9 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/health", () => TypedResults.Ok(true)).WithTags("Admin").WithSummary("Whether the server is up.");
-        routes.MapGet("/api/hello", () => TypedResults.Ok("👋")).WithTags("Admin").WithSummary("A friendly greeting, for connectivity checks.");
-        var admin = routes.MapGroup("/api/admin").WithTags("Admin");
+        routes.MapGet("/api/health", () => TypedResults.Ok(true)).AllowAnonymous().WithTags("Admin").WithSummary("Whether the server is up.");
+        routes.MapGet("/api/hello", () => TypedResults.Ok("👋")).AllowAnonymous().WithTags("Admin").WithSummary("A friendly greeting, for connectivity checks.");
+        var admin = routes.MapGroup("/api/admin").WithTags("Admin").RequireScope(ApiScope.Admin);
         admin.MapGet("/version", () => TypedResults.Ok(ServerVersion)).WithSummary("The Prefect server version this server speaks.");
         admin.MapGet("/settings", ReadSettings).WithSummary("The server's effective settings, by their Prefect names; secrets masked.");
         admin.MapPost("/database/clear", ClearDatabase).WithSummary("Delete every row of every table (requires {\"confirm\": true}).");

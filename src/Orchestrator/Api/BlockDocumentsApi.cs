@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Schemas.Validation;
+using Orchestrator.Api.Security;
 using Orchestrator.Data;
 using Orchestrator.Infrastructure;
 using Orchestrator.Schemas;
@@ -68,25 +69,40 @@ public static class BlockDocumentsApi
         return TypedResults.Created((string?)null, Show(document, includeSecrets: false));
     }
 
-    public static async Task<Results<Ok<BlockDocumentResponse>, NotFound<Detail>>> ReadBlockDocument(
-        Guid id, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<BlockDocumentResponse>, NotFound<Detail>, ForbiddenDetail>> ReadBlockDocument(
+        HttpContext http, Guid id, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
     {
+        if (!MayReadSecrets(http, includeSecrets))
+        {
+            return SecretsForbidden();
+        }
+
         var document = await WithSchemaAndType(db).FirstOrDefaultAsync(d => d.Id == id, ct);
         return document is null ? ErrorBodies.NotFound("Block document not found") : TypedResults.Ok(Show(document, includeSecrets ?? false));
     }
 
     /// <summary><c>Block.load("name")</c> in the client reads a document this way.</summary>
-    public static async Task<Results<Ok<BlockDocumentResponse>, NotFound<Detail>>> ReadDocumentByTypeAndName(
-        string slug, string name, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<BlockDocumentResponse>, NotFound<Detail>, ForbiddenDetail>> ReadDocumentByTypeAndName(
+        HttpContext http, string slug, string name, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
     {
+        if (!MayReadSecrets(http, includeSecrets))
+        {
+            return SecretsForbidden();
+        }
+
         var document = await WithSchemaAndType(db).FirstOrDefaultAsync(d => d.BlockType!.Slug == slug && d.Name == name, ct);
         return document is null ? ErrorBodies.NotFound("Block document not found") : TypedResults.Ok(Show(document, includeSecrets ?? false));
     }
 
     /// <summary>The named (not anonymous) documents of a block type, by name.</summary>
-    public static async Task<Results<Ok<IEnumerable<BlockDocumentResponse>>, NotFound<Detail>>> ReadDocumentsOfType(
-        string slug, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<IEnumerable<BlockDocumentResponse>>, NotFound<Detail>, ForbiddenDetail>> ReadDocumentsOfType(
+        HttpContext http, string slug, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_secrets")] bool? includeSecrets, OrchestratorDbContext db, CancellationToken ct)
     {
+        if (!MayReadSecrets(http, includeSecrets))
+        {
+            return SecretsForbidden();
+        }
+
         if (!await db.BlockTypes.AnyAsync(t => t.Slug == slug, ct))
         {
             return ErrorBodies.NotFound("Block type not found");
@@ -144,9 +160,14 @@ public static class BlockDocumentsApi
     }
 
     /// <summary>Named documents only, unless the filter asks about <c>is_anonymous</c> itself.</summary>
-    public static async Task<Results<Ok<List<BlockDocumentResponse>>, UnprocessableEntity<Detail>>> FilterBlockDocuments(
-        BlockDocumentFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<List<BlockDocumentResponse>>, UnprocessableEntity<Detail>, ForbiddenDetail>> FilterBlockDocuments(
+        HttpContext http, BlockDocumentFilterRequest body, OrchestratorDbContext db, CancellationToken ct)
     {
+        if (!MayReadSecrets(http, body.IncludeSecrets))
+        {
+            return SecretsForbidden();
+        }
+
         if (body.Paging.LimitProblem is { } problem)
         {
             return ErrorBodies.Unprocessable(problem);
@@ -175,6 +196,13 @@ public static class BlockDocumentsApi
 
     private static IQueryable<BlockDocument> WithSchemaAndType(OrchestratorDbContext db) =>
         db.BlockDocuments.AsNoTracking().Include(d => d.BlockSchema!).ThenInclude(s => s.BlockType).Include(d => d.BlockType);
+
+    /// <summary>Secret values are for keys that run flows (write scope), not for read-only ones.</summary>
+    private static bool MayReadSecrets(HttpContext http, bool? includeSecrets) =>
+        includeSecrets != true || ScopeAuthorization.Allows(http, ApiScope.Write);
+
+    private static ForbiddenDetail SecretsForbidden() =>
+        ErrorBodies.Forbidden("include_secrets=true needs an API key with the write scope.");
 
     private static BlockDocumentResponse Show(BlockDocument document, bool includeSecrets) =>
         document.ToResponse(includeSecrets ? document.Data : Obfuscate(document.Data, document.BlockSchema!.Fields));

@@ -1,3 +1,4 @@
+using Orchestrator.Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Schemas.Validation;
@@ -16,7 +17,7 @@ public static class FlowsApi
         group.MapGet("/{id}", ReadFlow).WithSummary("Read a flow by id.");
         group.MapGet("/name/{name}", ReadFlowByName).WithSummary("Read a flow by name.");
         group.MapPatch("/{id}", UpdateFlow).WithSummary("Update a flow's tags.");
-        group.MapDelete("/{id}", DeleteFlow).WithSummary("Delete a flow with its runs and deployments.");
+        group.MapDelete("/{id}", DeleteFlow).RequireScope(ApiScope.Admin).WithSummary("Delete a flow with its runs and deployments.");
         group.MapPost("/filter", FilterFlows).WithSummary("List flows matching the filters.");
         group.MapPost("/count", CountFlows).WithSummary("Count flows matching the filters.");
         return group;
@@ -79,7 +80,7 @@ public static class FlowsApi
     {
         bool deleted = await db.InTransactionAsync(async () =>
         {
-            await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => db.FlowRuns.Any(r => r.Id == t.FlowRunId && r.FlowId == id)), ct);
+            await Cascades.BeforeDeletingTaskRunsAsync(db, db.TaskRuns.Where(t => db.FlowRuns.Any(r => r.Id == t.FlowRunId && r.FlowId == id)), ct);
             return await db.Flows.Where(f => f.Id == id).ExecuteDeleteAsync(ct) > 0;
         }, ct);
         return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Flow not found");

@@ -74,8 +74,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     private static ServerProcess Launch(DatabaseKind kind, string? connectionString, ServerStartOptions options)
     {
-        var address = new Uri($"http://127.0.0.1:{FreePort()}");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.dll"), "--urls", address.ToString()])
+        int port = FreePort();
+        var address = new Uri($"http://127.0.0.1:{port}");
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.dll"), "--urls", $"http://{options.ListenHost}:{port}"])
         {
             WorkingDirectory = options.WorkingDirectory ?? AppContext.BaseDirectory,
             RedirectStandardOutput = true,
@@ -146,4 +147,7 @@ public sealed record ServerStartOptions
     public string LogLevel { get; init; } = "Warning";
 
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The address it listens on (a loopback one by default); it is reached at 127.0.0.1 either way.</summary>
+    public string ListenHost { get; init; } = "127.0.0.1";
 }
