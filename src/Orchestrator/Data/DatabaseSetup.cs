@@ -140,8 +140,15 @@ public static class DatabaseSetup
                 await db.Database.CloseConnectionAsync();
             }
 
-            await db.Database.MigrateAsync(cancellationToken);
-            await BuiltinBlocks.RegisterAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
+            if (db.IsPostgres)
+            {
+                await MigrateOneAtATimeAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
+            }
+            else
+            {
+                await db.Database.MigrateAsync(cancellationToken);
+                await BuiltinBlocks.RegisterAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
+            }
         }
         catch (Exception error) when (error is System.Data.Common.DbException or DbUpdateException or InvalidOperationException)
         {
@@ -152,6 +159,32 @@ public static class DatabaseSetup
 
         logger.LogInformation("Using the {Database}", where);
         return true;
+    }
+
+    /// <summary>The advisory lock instances starting on one PostgreSQL database take turns under ("ORCHMIGR").</summary>
+    private const long MigrationLock = 0x4F52434D49475200;
+
+    /// <summary>
+    /// Instances starting together on an empty database would each create the migration history table
+    /// and the first tables, and all but one would fail ("relation already exists"). A session-level
+    /// advisory lock, held on the connection the migrations run on, makes them take turns: the first
+    /// migrates, the others then find nothing to do.
+    /// </summary>
+    private static async Task MigrateOneAtATimeAsync(OrchestratorDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
+            await db.Database.MigrateAsync(cancellationToken);
+            await BuiltinBlocks.RegisterAsync(db, time, cancellationToken);
+        }
+        finally
+        {
+            // Closing returns the connection to the pool, where the session (and its lock) lives on.
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     private static string Explain(Exception error)
