@@ -31,4 +31,11 @@ public sealed record StateDetails
     public string? CacheKey { get; init; }
     public DateTime? CacheExpiration { get; init; }
     public bool UntrackableResult { get; init; }
+
+    /// <summary>
+    /// Sent by later Prefect clients to make a proposal idempotent; left out of answers when null, so a
+    /// 2.7 client sees the details it knows.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? TransitionId { get; init; }
 }

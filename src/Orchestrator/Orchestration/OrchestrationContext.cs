@@ -51,6 +51,12 @@ public abstract class OrchestrationContext
 
     public State? ValidatedState { get; internal set; }
 
+    /// <summary>The run's current state, when a rule answered with it instead of writing a new one (a repeated proposal).</summary>
+    public State? RepeatedState { get; internal set; }
+
+    /// <summary>The state the client is answered with: the one written, else the current one for a repeated proposal.</summary>
+    public State? AnsweredState => ValidatedState ?? RepeatedState;
+
     public SetStateStatus ResponseStatus { get; internal set; } = SetStateStatus.Accept;
 
     public ResponseDetails ResponseDetails { get; internal set; } = ResponseDetails.Accept();

@@ -66,10 +66,30 @@ public abstract class OrchestrationRule
     {
         EnsureNotValidated(context);
         ToStateType = state.Type;
-        context.ProposedState = state;
+
+        // The replacement answers the proposal, so a repeat of the proposal finds it by its transition id.
+        Guid? transitionId = context.ProposedState?.StateDetails.TransitionId;
+        context.ProposedState = state.StateDetails.TransitionId is null && transitionId is not null
+            ? state with { StateDetails = state.StateDetails with { TransitionId = transitionId } }
+            : state;
         context.ResponseStatus = SetStateStatus.Reject;
         context.ResponseDetails = ResponseDetails.Reject(reason);
         Outcome = "rejected";
+    }
+
+    /// <summary>
+    /// Writes nothing and answers with the run's current state: the proposal was decided before, and this
+    /// is the answer it got then.
+    /// </summary>
+    protected void RepeatEarlierAnswer(OrchestrationContext context, SetStateStatus status, ResponseDetails details)
+    {
+        EnsureNotValidated(context);
+        ToStateType = null;
+        context.ProposedState = null;
+        context.RepeatedState = context.InitialState;
+        context.ResponseStatus = status;
+        context.ResponseDetails = details;
+        Outcome = "repeated";
     }
 
     /// <summary>Writes nothing and asks the client to propose again after <paramref name="seconds"/>.</summary>

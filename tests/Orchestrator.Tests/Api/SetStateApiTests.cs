@@ -285,9 +285,9 @@ public abstract class SetStateApiTests(DatabaseKind database)
         var (badType, _) = await app.GetAsync("/api/orchestration/task/rules?from=NOPE&to=RUNNING");
         var (badKind, _) = await app.GetAsync("/api/orchestration/deployment/rules?to=RUNNING");
 
-        task!["rules"]!.AsArray().Select(r => r!.GetValue<string>()).Should().Equal("RetryFailedTasks", "ReleaseTaskConcurrencySlots");
+        task!["rules"]!.AsArray().Select(r => r!.GetValue<string>()).Should().Equal("PreventDuplicateTransitions", "RetryFailedTasks", "ReleaseTaskConcurrencySlots");
         fresh!["from"].Should().BeNull();
-        fresh["rules"]!.AsArray().Select(r => r!.GetValue<string>()).Should().Equal("PreventRedundantTransitions");
+        fresh["rules"]!.AsArray().Select(r => r!.GetValue<string>()).Should().Equal("PreventDuplicateTransitions", "PreventRedundantTransitions");
         badType.Should().Be(422);
         badKind.Should().Be(404);
     }

@@ -465,10 +465,10 @@ public sealed class EngineTests
     public void CorePolicies_ListTheirRulesInPriorityOrder()
     {
         CoreFlowPolicy.Instance.RuleNames.Should().Equal(
-            "HandleFlowTerminalStateTransitions", "PreventRedundantTransitions", "WaitForScheduledTime", "RetryFailedFlows",
+            "PreventDuplicateTransitions", "HandleFlowTerminalStateTransitions", "PreventRedundantTransitions", "WaitForScheduledTime", "RetryFailedFlows",
             "SecureWorkQueueConcurrencySlots");
         CoreTaskPolicy.Instance.RuleNames.Should().Equal(
-            "CacheRetrieval", "HandleTaskTerminalStateTransitions", "PreventRedundantTransitions", "SecureTaskConcurrencySlots",
+            "PreventDuplicateTransitions", "CacheRetrieval", "HandleTaskTerminalStateTransitions", "PreventRedundantTransitions", "SecureTaskConcurrencySlots",
             "WaitForScheduledTime", "RetryFailedTasks", "RenameReruns", "UpdateFlowRunTrackerOnTasks", "CacheInsertion",
             "ReleaseTaskConcurrencySlots");
         GlobalFlowPolicy.Instance.RuleNames.Should().HaveCount(13).And.EndWith("QueueFlowRunNotifications");
