@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
+using Orchestrator.Orchestration;
 
 namespace Orchestrator.Api;
 
@@ -7,10 +8,28 @@ namespace Orchestrator.Api;
 public static class Cascades
 {
     /// <summary>
+    /// What must happen before task runs are deleted, directly or with their flow run or flow: the
+    /// concurrency slots they hold are given back (a slot naming a run that no longer exists would be
+    /// taken for good), and their subflows are detached.
+    /// </summary>
+    public static async Task BeforeDeletingTaskRunsAsync(OrchestratorDbContext db, IQueryable<TaskRun> deletedTaskRuns, CancellationToken ct)
+    {
+        // Only a RUNNING task run holds slots (decision D1).
+        var holders = await deletedTaskRuns.Where(t => t.StateType == StateType.Running).Select(t => new { t.Id, t.Tags }).ToListAsync(ct);
+        foreach (var holder in holders)
+        {
+            await ConcurrencySlots.ReleaseAsync(db, holder.Id, holder.Tags, ct);
+        }
+
+        await db.SaveChangesAsync(ct);
+        await DetachSubflowsAsync(db, deletedTaskRuns, ct);
+    }
+
+    /// <summary>
     /// Subflows keep existing when the task run standing for them is deleted; their link is cleared
     /// (SQLite cannot add that foreign key to the existing table, so it is done here).
     /// </summary>
-    public static Task DetachSubflowsAsync(OrchestratorDbContext db, IQueryable<TaskRun> deletedTaskRuns, CancellationToken ct) =>
+    private static Task DetachSubflowsAsync(OrchestratorDbContext db, IQueryable<TaskRun> deletedTaskRuns, CancellationToken ct) =>
         db.FlowRuns
             .Where(r => r.ParentTaskRunId != null && deletedTaskRuns.Any(t => t.Id == r.ParentTaskRunId))
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.ParentTaskRunId, (Guid?)null), ct);

@@ -1,3 +1,4 @@
+using Orchestrator.Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Schemas.Validation;
@@ -17,9 +18,33 @@ public static class ConcurrencyLimitsApi
         group.MapGet("/{id}", ReadLimit).WithSummary("Read a concurrency limit by id.");
         group.MapGet("/tag/{tag}", ReadLimitByTag).WithSummary("Read the concurrency limit of a tag.");
         group.MapPost("/filter", FilterLimits).WithSummary("List concurrency limits.");
-        group.MapDelete("/{id}", DeleteLimit).Produces<object>(StatusCodes.Status200OK).Produces<Detail>(StatusCodes.Status404NotFound).WithSummary("Delete a concurrency limit by id.");
-        group.MapDelete("/tag/{tag}", DeleteLimitByTag).Produces<object>(StatusCodes.Status200OK).Produces<Detail>(StatusCodes.Status404NotFound).WithSummary("Delete the concurrency limit of a tag.");
+        group.MapDelete("/{id}", DeleteLimit).RequireScope(ApiScope.Admin).Produces<object>(StatusCodes.Status200OK).Produces<Detail>(StatusCodes.Status404NotFound).WithSummary("Delete a concurrency limit by id.");
+        group.MapDelete("/tag/{tag}", DeleteLimitByTag).RequireScope(ApiScope.Admin).Produces<object>(StatusCodes.Status200OK).Produces<Detail>(StatusCodes.Status404NotFound).WithSummary("Delete the concurrency limit of a tag.");
+        group.MapPost("/tag/{tag}/reset", ResetLimit).RequireScope(ApiScope.Admin).Produces<object>(StatusCodes.Status200OK).Produces<Detail>(StatusCodes.Status404NotFound)
+            .WithSummary("Give back every slot of a tag's limit (or keep only slot_override), for an operator; the runs' states are untouched.");
         return group;
+    }
+
+    /// <summary>
+    /// Prefect's later <c>reset</c>: the limit's slots become <c>slot_override</c>, or none. For an operator
+    /// who knows the holders are gone and will not wait for the reaper. 200 with a null body, as Prefect.
+    /// </summary>
+    public static async Task<IResult> ResetLimit(string tag, ConcurrencyLimitReset body, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        bool found = await db.InTransactionAsync(async () =>
+        {
+            var limit = (await ConcurrencySlots.LockLimitsAsync(db, [tag], ct)).SingleOrDefault();
+            if (limit is null)
+            {
+                return false;
+            }
+
+            limit.ActiveSlots = body.SlotOverride?.Distinct().ToList() ?? [];
+            limit.Updated = time.UtcNow();
+            await db.SaveChangesAsync(ct);
+            return true;
+        }, ct);
+        return found ? TypedResults.Text("null", "application/json") : ErrorBodies.NotFound("Concurrency limit not found");
     }
 
     /// <summary>

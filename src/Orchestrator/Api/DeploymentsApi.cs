@@ -241,7 +241,7 @@ public static class DeploymentsApi
         bool deleted = await db.InTransactionAsync(async () =>
         {
             var scheduled = db.FlowRuns.Where(r => r.DeploymentId == id && r.StateType == StateType.Scheduled);
-            await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => scheduled.Any(r => r.Id == t.FlowRunId)), ct);
+            await Cascades.BeforeDeletingTaskRunsAsync(db, db.TaskRuns.Where(t => scheduled.Any(r => r.Id == t.FlowRunId)), ct);
             await scheduled.ExecuteDeleteAsync(ct);
             return await db.Deployments.Where(d => d.Id == id).ExecuteDeleteAsync(ct) > 0;
         }, ct);

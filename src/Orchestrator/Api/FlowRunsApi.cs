@@ -127,7 +127,7 @@ public static class FlowRunsApi
     {
         bool deleted = await db.InTransactionAsync(async () =>
         {
-            await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => t.FlowRunId == id), ct);
+            await Cascades.BeforeDeletingTaskRunsAsync(db, db.TaskRuns.Where(t => t.FlowRunId == id), ct);
             return await db.FlowRuns.Where(r => r.Id == id).ExecuteDeleteAsync(ct) > 0;
         }, ct);
         return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Flow run not found");

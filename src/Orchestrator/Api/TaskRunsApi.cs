@@ -71,15 +71,13 @@ public static class TaskRunsApi
     {
         bool deleted = await db.InTransactionAsync(async () =>
         {
-            var run = await db.TaskRuns.FirstOrDefaultAsync(t => t.Id == id, ct);
-            if (run is null)
+            var run = db.TaskRuns.Where(t => t.Id == id);
+            if (!await run.AnyAsync(ct))
             {
                 return false;
             }
 
-            await ConcurrencySlots.ReleaseAsync(db, run.Id, run.Tags, ct);
-            await db.SaveChangesAsync(ct);
-            await Cascades.DetachSubflowsAsync(db, db.TaskRuns.Where(t => t.Id == id), ct);
+            await Cascades.BeforeDeletingTaskRunsAsync(db, run, ct);
             await db.TaskRuns.Where(t => t.Id == id).ExecuteDeleteAsync(ct);
             return true;
         }, ct);

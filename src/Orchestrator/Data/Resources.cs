@@ -21,6 +21,12 @@ public sealed class ConcurrencyLimit
 
     /// <summary>Ids of the task runs holding a slot, used as a set.</summary>
     public List<Guid> ActiveSlots { get; set; } = [];
+
+    /// <summary>
+    /// How long slots were held, averaged over recent releases (each weighs a fifth against the mean so
+    /// far); null until one is released. Not part of the API's limit object.
+    /// </summary>
+    public double? MeanSlotSeconds { get; set; }
 }
 
 public sealed class Deployment

@@ -34,12 +34,20 @@ public static class ConcurrencySlots
         return await db.ConcurrencyLimits.Where(l => tagArray.Contains(l.Tag)).OrderBy(l => l.Tag).ToListAsync(cancellationToken);
     }
 
+    /// <summary>The weight of the newest release in a limit's mean slot time: a fifth, so the mean follows a change of workload within a few releases.</summary>
+    private const double NewestWeight = 0.2;
+
+    /// <summary>Gives back the task run's slots; <paramref name="heldFor"/>, when the run ended normally, joins each limit's mean slot time.</summary>
     public static async Task ReleaseAsync(
-        OrchestratorDbContext db, Guid taskRunId, IReadOnlyCollection<string> tags, CancellationToken cancellationToken)
+        OrchestratorDbContext db, Guid taskRunId, IReadOnlyCollection<string> tags, CancellationToken cancellationToken, TimeSpan? heldFor = null)
     {
         foreach (var limit in await LockLimitsAsync(db, tags, cancellationToken))
         {
-            limit.ActiveSlots.Remove(taskRunId);
+            if (limit.ActiveSlots.Remove(taskRunId) && heldFor is { } held)
+            {
+                double seconds = Math.Max(0, held.TotalSeconds);
+                limit.MeanSlotSeconds = limit.MeanSlotSeconds is { } mean ? mean + (NewestWeight * (seconds - mean)) : seconds;
+            }
         }
     }
 }

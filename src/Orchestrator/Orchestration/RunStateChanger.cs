@@ -63,6 +63,17 @@ public sealed class RunStateChanger(
     }
 
     /// <summary>
+    /// Crashes a task run whose concurrency slot the reaper takes back, with <paramref name="message"/>
+    /// saying why; its slots are released by the crash itself. ABORT, with nothing written, when the run
+    /// has finished or shown a sign of life since the reaper looked.
+    /// </summary>
+    public Task<OrchestrationResult> CrashIdleSlotHolderAsync(Guid taskRunId, string message, CancellationToken cancellationToken)
+    {
+        var crashed = new State { Id = Guid.Empty, Type = StateType.Crashed, Name = "Crashed", Timestamp = default, Message = message };
+        return SetTaskRunStateAsync(taskRunId, crashed, SlotReaperPolicy.Instance, cancellationToken);
+    }
+
+    /// <summary>
     /// Inserts a new flow run with its initial state (forced, as 2.7.0 does) in one transaction. False,
     /// with nothing written, when one of its unique keys (the idempotency key) is already taken.
     /// </summary>
@@ -200,7 +211,7 @@ public sealed class RunStateChanger(
             context.ResponseDetails.Reason,
             stopwatch.Elapsed.TotalMilliseconds);
 
-        return new OrchestrationResult(context.ValidatedState, context.ResponseStatus, context.ResponseDetails);
+        return new OrchestrationResult(context.AnsweredState, context.ResponseStatus, context.ResponseDetails);
     }
 
     /// <summary>

@@ -94,7 +94,54 @@ public abstract class ConcurrencyLimitsApiTests(DatabaseKind database)
         noTag.Should().Be(422);
         text.Should().Be(422);
     }
+
+    [Fact]
+    public async Task Reset_GivesBackEverySlot_OrKeepsTheOverride_AndLeavesTheRunsAlone()
+    {
+        await using var app = await TestApp.StartAsync(database);
+        await app.CreateLimitAsync("stuck", 3);
+        var tasks = new List<Guid>();
+        for (int i = 0; i < 3; i++)
+        {
+            tasks.Add(IdOf(await app.CreateTaskRunAsync(extra: new { tags = new[] { "stuck" } })));
+            await app.SetTaskRunStateAsync(tasks[i], new { type = "RUNNING" });
+        }
+
+        var (keep, kept) = await app.PostAsync("/api/concurrency_limits/tag/stuck/reset", new { slot_override = new[] { tasks[0] } });
+        var slotsAfterOverride = await app.ActiveSlotsAsync("stuck");
+        var (all, _) = await app.PostAsync("/api/concurrency_limits/tag/stuck/reset");
+        var (missing, missingBody) = await app.PostAsync("/api/concurrency_limits/tag/nope/reset", new { });
+
+        (keep, all).Should().Be((200, 200));
+        kept.Should().BeNull();
+        slotsAfterOverride.Should().Equal(tasks[0]);
+        (await app.ActiveSlotsAsync("stuck")).Should().BeEmpty();
+        (await app.ReadAsync("task", tasks[1]))["state"].Str("type").Should().Be("RUNNING");
+        missing.Should().Be(404);
+        missingBody.Str("detail").Should().Be("Concurrency limit not found");
+    }
+
+    [Theory]
+    [InlineData("flow_runs")]
+    [InlineData("flows")]
+    public async Task DeletingAFlowOrFlowRun_GivesBackItsTaskRunsSlots(string deleted)
+    {
+        await using var app = await TestApp.StartAsync(database);
+        await app.CreateLimitAsync("tag", 2);
+        Guid flow = await app.CreateFlowAsync("with-slots");
+        var flowRun = await app.CreateFlowRunAsync(flow);
+        Guid task = IdOf(await app.CreateTaskRunAsync(IdOf(flowRun), extra: new { tags = new[] { "tag" } }));
+        await app.SetTaskRunStateAsync(task, new { type = "RUNNING" });
+        Guid other = IdOf(await app.CreateTaskRunAsync(extra: new { tags = new[] { "tag" } }));
+        await app.SetTaskRunStateAsync(other, new { type = "RUNNING" });
+
+        var (status, _) = await app.DeleteAsync(deleted == "flows" ? $"/api/flows/{flow}" : $"/api/flow_runs/{flowRun.Str("id")}");
+
+        status.Should().Be(204);
+        (await app.ActiveSlotsAsync("tag")).Should().Equal(other);
+    }
 }
+
 
 public sealed class ConcurrencyLimitsApiTestsOnSqlite() : ConcurrencyLimitsApiTests(DatabaseKind.Sqlite);
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Orchestrator.Tests.Infrastructure;
+using Orchestrator.Tests.Orchestration;
 
 namespace Orchestrator.Tests.Client;
 
@@ -85,7 +86,8 @@ public abstract class RecordedSessionReplayTests(DatabaseKind database)
     public async Task RecordedPrefectClientSession_GetsTheRecordedAnswers_CallForCall()
     {
         var clock = new ManualClock(new DateTime(2026, 11, 22, 11, 24, 0, DateTimeKind.Utc));
-        await using var app = await TestApp.StartAsync(database, clock);
+        // The recording holds 2.7.0's fixed 30 s wait for a full limit.
+        await using var app = await TestApp.StartAsync(database, clock, ConcurrencyLimitTests.FixedWaits);
         app.Client.DefaultRequestHeaders.Add("X-PREFECT-API-VERSION", "0.8.3");
         var replay = new Replay(clock);
         DateTime start = clock.UtcNow;

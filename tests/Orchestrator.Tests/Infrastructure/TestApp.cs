@@ -111,6 +111,7 @@ public sealed class TestApp : WebApplicationFactory<Program>
         builder.UseSetting("Services:Scheduler:Enabled", "false");
         builder.UseSetting("Services:LateRuns:Enabled", "false");
         builder.UseSetting("Services:Notifications:Enabled", "false");
+        builder.UseSetting("Orchestration:ReaperIntervalSeconds", "0");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -19,10 +19,13 @@ public abstract class ConcurrencyLimitTests(DatabaseKind database)
     private static async Task<string?> ProposeAsync(TestApp app, Guid task, string type, bool force = false) =>
         (await app.SetTaskRunStateAsync(task, new { type }, force)).Body.Str("status");
 
+    /// <summary>Prefect 2.7.0's fixed 30 s wait, which the scenarios from its tests pin.</summary>
+    internal static Dictionary<string, string?> FixedWaits => new() { ["Orchestration:ConcurrencyLimitWait"] = "Fixed" };
+
     [Fact]
     public async Task CONC_01_BasicLimiting_AdmitsUpToTheLimitAndReleasesOnCompletion()
     {
-        await using var app = await TestApp.StartAsync(database);
+        await using var app = await TestApp.StartAsync(database, settings: FixedWaits);
         await app.CreateLimitAsync("some tag", 1);
         Guid task1 = await TaggedTaskAsync(app, "some tag");
         Guid task2 = await TaggedTaskAsync(app, "some tag");
@@ -347,9 +350,9 @@ public abstract class ConcurrencyLimitTests(DatabaseKind database)
     }
 
     [Fact]
-    public async Task D5_WaitDelay_IsConfigurable()
+    public async Task D5_FixedWaitDelay_IsConfigurable()
     {
-        await using var app = await TestApp.StartAsync(database, settings: new() { ["Orchestration:ConcurrencyLimitWaitSeconds"] = "7" });
+        await using var app = await TestApp.StartAsync(database, settings: new(FixedWaits) { ["Orchestration:ConcurrencyLimitWaitSeconds"] = "7" });
         await app.CreateLimitAsync("tag", 1);
         await ProposeAsync(app, await TaggedTaskAsync(app, "tag"), "RUNNING");
 

@@ -8,6 +8,7 @@ public static class CoreFlowPolicy
 {
     public static readonly OrchestrationPolicy Instance = new(nameof(CoreFlowPolicy),
     [
+        () => new PreventDuplicateTransitions(),
         () => new HandleFlowTerminalStateTransitions(),
         () => new PreventRedundantTransitions(),
         () => new WaitForScheduledTime(),
@@ -17,13 +18,15 @@ public static class CoreFlowPolicy
 }
 
 /// <summary>
-/// The rules for task runs. A cache hit comes first so it wins over everything; slots are secured before
+/// The rules for task runs. A repeated proposal is answered as before, ahead of everything; then a
+/// cache hit wins over everything else; slots are secured before
 /// the scheduled-time wait so a waiting run's cleanup gives them back.
 /// </summary>
 public static class CoreTaskPolicy
 {
     public static readonly OrchestrationPolicy Instance = new(nameof(CoreTaskPolicy),
     [
+        () => new PreventDuplicateTransitions(),
         () => new CacheRetrieval(),
         () => new HandleTaskTerminalStateTransitions(),
         () => new PreventRedundantTransitions(),
@@ -90,5 +93,15 @@ public static class LateRunsPolicy
     public static readonly OrchestrationPolicy Instance = new(nameof(LateRunsPolicy),
     [
         () => new OnlyMarkScheduledRunsLate(),
+    ]);
+}
+
+/// <summary>The slot reaper's policy: only a run still holding an idle slot is crashed, which gives its slots back.</summary>
+public static class SlotReaperPolicy
+{
+    public static readonly OrchestrationPolicy Instance = new(nameof(SlotReaperPolicy),
+    [
+        () => new OnlyCrashIdleSlotHolders(),
+        () => new ReleaseTaskConcurrencySlots(),
     ]);
 }

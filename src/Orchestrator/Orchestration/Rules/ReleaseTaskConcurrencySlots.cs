@@ -11,9 +11,14 @@ public sealed class ReleaseTaskConcurrencySlots : UniversalTransform
 {
     public override async Task AfterTransitionAsync(OrchestrationContext context, CancellationToken cancellationToken)
     {
-        if (context is TaskOrchestrationContext task && context.ValidatedState is { Type: not StateType.Running })
+        if (context is TaskOrchestrationContext task && context.ValidatedState is { Type: not StateType.Running } validated)
         {
-            await ConcurrencySlots.ReleaseAsync(context.Db, task.TaskRun.Id, task.TaskRun.Tags, cancellationToken);
+            // A slot given back by a run that ran to an end tells how long the limit's slots are held; a
+            // crash (often reported long after the fact, or by the reaper) does not.
+            TimeSpan? held = context.InitialState is { Type: StateType.Running } running && validated.Type != StateType.Crashed
+                ? context.Now - running.Timestamp
+                : null;
+            await ConcurrencySlots.ReleaseAsync(context.Db, task.TaskRun.Id, task.TaskRun.Tags, cancellationToken, held);
         }
     }
 }

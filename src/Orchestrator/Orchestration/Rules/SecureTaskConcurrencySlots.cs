@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
 
 namespace Orchestrator.Orchestration.Rules;
@@ -28,10 +29,11 @@ public sealed class SecureTaskConcurrencySlots : OrchestrationRule<TaskOrchestra
         }
 
         // A run that already holds a slot counts against the limit too, as in 2.7.0.
-        var full = limits.FirstOrDefault(l => l.ActiveSlots.Count >= l.Limit);
-        if (full is not null)
+        var full = limits.Where(l => l.ActiveSlots.Count >= l.Limit).ToList();
+        if (full.Count > 0)
         {
-            DelayTransition(context, WaitSeconds(context.Options), $"Concurrency limit for the {full.Tag} tag has been reached");
+            int seconds = await WaitSecondsAsync(context, full, cancellationToken);
+            DelayTransition(context, seconds, $"Concurrency limit for the {full[0].Tag} tag has been reached");
             return;
         }
 
@@ -51,8 +53,26 @@ public sealed class SecureTaskConcurrencySlots : OrchestrationRule<TaskOrchestra
         await ConcurrencySlots.ReleaseAsync(context.Db, context.TaskRun.Id, _secured, cancellationToken);
     }
 
-    /// <summary>Decision D5: the configured wait, with up to the configured jitter added at random.</summary>
-    private static int WaitSeconds(OrchestrationOptions options) =>
-        options.ConcurrencyLimitWaitSeconds
-        + (options.ConcurrencyLimitWaitJitterSeconds > 0 ? Random.Shared.Next(options.ConcurrencyLimitWaitJitterSeconds + 1) : 0);
+    /// <summary>
+    /// Decision D5: the configured wait with fixed waits; adaptive waits last until a slot of every full
+    /// limit should have freed (<see cref="SlotWait"/>), so the run can take them all when it comes back.
+    /// </summary>
+    private static async Task<int> WaitSecondsAsync(TaskOrchestrationContext context, List<ConcurrencyLimit> full, CancellationToken cancellationToken)
+    {
+        var options = context.Options;
+        if (options.ConcurrencyLimitWait == SlotWaitMode.Fixed)
+        {
+            return options.ConcurrencyLimitWaitSeconds
+                + (options.ConcurrencyLimitWaitJitterSeconds > 0 ? Random.Shared.Next(options.ConcurrencyLimitWaitJitterSeconds + 1) : 0);
+        }
+
+        var holders = full.SelectMany(l => l.ActiveSlots).Distinct().ToList();
+        var taken = await context.Db.TaskRuns.AsNoTracking()
+            .Where(t => holders.Contains(t.Id) && t.StateType == StateType.Running && t.StateTimestamp != null)
+            .Select(t => new { t.Id, Since = t.StateTimestamp!.Value })
+            .ToDictionaryAsync(t => t.Id, t => t.Since, cancellationToken);
+        return full.Max(limit => SlotWait.Seconds(
+            limit.ActiveSlots.Where(taken.ContainsKey).Select(id => taken[id]).ToList(),
+            limit.MeanSlotSeconds, limit.Limit, context.Now, options.ConcurrencyLimitWaitSeconds, Random.Shared));
+    }
 }

@@ -14,10 +14,12 @@ public static class ServiceRegistration
         services.AddHttpClient(nameof(Notifications.NotificationSender), client => client.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<Notifications.NotificationSender>();
         services.AddSingleton<FlowRunNotifications>();
+        services.AddSingleton<SlotReaper>();
         services.AddHostedService(p => p.GetRequiredService<Scheduler>());
         services.AddHostedService(p => p.GetRequiredService<RecentDeploymentsScheduler>());
         services.AddHostedService(p => p.GetRequiredService<LateRuns>());
         services.AddHostedService(p => p.GetRequiredService<FlowRunNotifications>());
+        services.AddHostedService(p => p.GetRequiredService<SlotReaper>());
         return services;
     }
 }

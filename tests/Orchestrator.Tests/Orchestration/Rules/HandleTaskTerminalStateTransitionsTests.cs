@@ -135,7 +135,7 @@ public abstract class HandleTaskTerminalStateTransitionsTests(DatabaseKind datab
     [Fact]
     public async Task RERUN_08_FlowRetryingButLimitFull_WaitsAndRestoresRunCount()
     {
-        await using var app = await TestApp.StartAsync(database);
+        await using var app = await TestApp.StartAsync(database, settings: ConcurrencyLimitTests.FixedWaits);
         await app.CreateLimitAsync("full", 1);
         Guid holder = await app.RunInStateAsync("task", new { type = "PENDING" }, new { tags = new[] { "full" } });
         await app.SetTaskRunStateAsync(holder, new { type = "RUNNING" });

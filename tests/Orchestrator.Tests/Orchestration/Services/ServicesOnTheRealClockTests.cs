@@ -67,6 +67,28 @@ public abstract class ServicesOnTheRealClockTests(DatabaseKind database)
 
         late.Should().NotBeNull();
     }
+
+    [Fact]
+    public async Task TheSlotReaper_TakesBackAnIdleSlot_WithinSeconds()
+    {
+        await using var app = await TestApp.StartAsync(database, settings: new()
+        {
+            ["Orchestration:SlotLeaseSeconds"] = "2",
+            ["Orchestration:ReaperIntervalSeconds"] = "1",
+        }, realHttp: true);
+        await app.CreateLimitAsync("gpu", 1);
+        Guid task = IdOf(await app.CreateTaskRunAsync(extra: new { tags = new[] { "gpu" } }));
+        (await app.SetTaskRunStateAsync(task, new { type = "RUNNING" })).Body.Str("status").Should().Be("ACCEPT");
+
+        var crashed = await EventuallyAsync(async () =>
+        {
+            var found = (await app.GetAsync($"/api/task_runs/{task}")).Body;
+            return found!["state"].Str("type") == "CRASHED" ? found : null;
+        }, TimeSpan.FromSeconds(20));
+
+        crashed.Should().NotBeNull("the client went quiet, so its slot's lease ran out");
+        (await app.ActiveSlotsAsync("gpu")).Should().BeEmpty();
+    }
 }
 
 public sealed class ServicesOnTheRealClockTestsOnSqlite() : ServicesOnTheRealClockTests(DatabaseKind.Sqlite);

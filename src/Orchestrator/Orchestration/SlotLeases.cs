@@ -1,0 +1,47 @@
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
+
+namespace Orchestrator.Orchestration;
+
+/// <summary>
+/// A concurrency slot is held under a lease: it lasts <see cref="OrchestrationOptions.SlotLeaseSeconds"/>
+/// from the holder's last sign of life. A Prefect 2.7 client sends no heartbeats, so the signs are what it
+/// does send while a flow is alive: any state change of the task run, of its flow run or of another task
+/// run of that flow run (each stamps the run's <c>updated</c>), and any log of the flow run (task logs name
+/// it too). Nothing is written to renew a lease: the reaper reads these times when a slot looks idle, so
+/// transitions and log batches cost no extra statement.
+/// </summary>
+public static class SlotLeases
+{
+    /// <summary>The latest sign of life of a slot holder, or null when its flow run no longer exists.</summary>
+    public static async Task<DateTime?> LastSignOfLifeAsync(OrchestratorDbContext db, Guid flowRunId, CancellationToken cancellationToken)
+    {
+        var signs = await db.FlowRuns.AsNoTracking()
+            .Where(f => f.Id == flowRunId)
+            .Select(f => new
+            {
+                f.Updated,
+                Tasks = db.TaskRuns.Where(t => t.FlowRunId == flowRunId).Max(t => (DateTime?)t.Updated),
+                Logs = db.Logs.Where(l => l.FlowRunId == flowRunId).Max(l => (DateTime?)l.Created),
+            })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (signs is null)
+        {
+            return null;
+        }
+
+        DateTime latest = signs.Updated;
+        foreach (DateTime? sign in new[] { signs.Tasks, signs.Logs })
+        {
+            if (sign > latest)
+            {
+                latest = sign.Value;
+            }
+        }
+
+        return latest;
+    }
+
+    public static bool IsExpired(DateTime lastSignOfLife, DateTime now, OrchestrationOptions options) =>
+        lastSignOfLife + TimeSpan.FromSeconds(options.SlotLeaseSeconds) <= now;
+}
