@@ -31,7 +31,9 @@ public static class RequestGuards
 
         if (context.Request.ContentLength > options.MaxRequestBodyBytes)
         {
+            context.Response.Headers.Connection = "close";
             await Refuse(context, StatusCodes.Status413PayloadTooLarge, TooLarge(options));
+            await DiscardBodyAsync(context, options);
             return;
         }
 
@@ -45,6 +47,33 @@ public static class RequestGuards
         context.Request.Body = new LimitedStream(context.Request.Body, options.MaxRequestBodyBytes, TooLarge(options));
         await next(context);
     });
+
+    /// <summary>
+    /// The refused body is read and dropped, up to a few times the limit, so a client that sends it all
+    /// before reading the answer gets the 413 rather than a reset connection; a larger one is cut off.
+    /// </summary>
+    private static async Task DiscardBodyAsync(HttpContext context, ServerOptions options)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = null;
+        }
+
+        long budget = Math.Min(options.MaxRequestBodyBytes * 4, 64L * 1024 * 1024);
+        byte[] buffer = new byte[64 * 1024];
+        try
+        {
+            int read;
+            while (budget > 0 && (read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                budget -= read;
+            }
+        }
+        catch (Exception error) when (error is IOException or BadHttpRequestException or OperationCanceledException)
+        {
+            // The client gave up first; the answer is already sent.
+        }
+    }
 
     private static string TooLarge(ServerOptions options) =>
         $"The request body is larger than {options.MaxRequestBodyBytes} bytes (Server:MaxRequestBodyBytes).";

@@ -77,6 +77,11 @@ public sealed class JsonObjectReader
     public string? Name(string key, bool required = false, bool nullable = true)
     {
         string? value = String(key, required, nullable);
+        if (_described?.Properties?[key] is OpenApiSchema described)
+        {
+            described.MaxLength = MaxNameLength;
+        }
+
         if (value is { Length: > MaxNameLength })
         {
             Error(key, $"ensure this value has at most {MaxNameLength} characters", "value_error.any_str.max_length");
@@ -174,7 +179,7 @@ public sealed class JsonObjectReader
     public List<string>? StringList(string key, bool required = false, bool nullable = true) =>
         List<string>(key, required, nullable, static e => e.ValueKind == JsonValueKind.String && e.GetString() is { Length: <= MaxNameLength } s ? s : null,
             $"str type expected, of at most {MaxNameLength} characters", "type_error.str",
-            Of(JsonSchemaType.String));
+            new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = MaxNameLength });
 
     public List<Guid>? UuidList(string key, bool required = false, bool nullable = true) =>
         List<Guid>(key, required, nullable,
@@ -357,7 +362,7 @@ public sealed class JsonObjectReader
             }
 
             return items;
-        }, "value is not a valid list", "type_error.list", () => new OpenApiSchema { Type = JsonSchemaType.Array, Items = item });
+        }, "value is not a valid list", "type_error.list", () => new OpenApiSchema { Type = JsonSchemaType.Array, Items = item, MaxItems = MaxListItems });
     }
 
     private static int? ParseInt(JsonElement e)

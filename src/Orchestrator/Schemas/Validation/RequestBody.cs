@@ -64,7 +64,15 @@ public static class RequestBody
     private static async Task<JsonElement> ParseAsync(HttpRequest request)
     {
         using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+        try
+        {
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+        }
+        catch (IOException error) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel reports a malformed body (a chunk size that overflows) as an I/O error.
+            throw new BadHttpRequestException($"The request body could not be read: {error.Message}", StatusCodes.Status400BadRequest, error);
+        }
         if (buffer.Length == 0)
         {
             return default;
