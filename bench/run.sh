@@ -4,8 +4,12 @@
 # of the same shape as one transition at the same client counts, throughput with 10,000 versus 1,000,000
 # stored task runs, and the race tests at full length. Prints a table; the raw results stay in $WORK.
 #
+# Then the drain benchmark (DRAIN_TASKS tasks of DRAIN_SECONDS each through a concurrency limit of
+# DRAIN_LIMIT, clients sleeping each WAIT's delay as the 2.7 client does), once with 2.7.0's fixed 30 s
+# wait and once with the adaptive one, and the fuzz test at FUZZ_CASES requests per database.
+#
 # Settings (environment): CLIENTS="4 16 64" DURATION=20 WARMUP=10 SERVER_WARMUP=60 SCALE=1 SEED_EXTRA=990000 RACES=1
-# SOAK_SECONDS=0
+# SOAK_SECONDS=0 DRAIN=1 DRAIN_TASKS=60 DRAIN_SECONDS=5 DRAIN_LIMIT=10 FUZZ_CASES=50000
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +21,11 @@ RACES="${RACES:-1}"
 SOAK_SECONDS="${SOAK_SECONDS:-0}"
 SEED_EXTRA="${SEED_EXTRA:-990000}"
 SERVER_WARMUP="${SERVER_WARMUP:-60}"
+DRAIN="${DRAIN:-1}"
+DRAIN_TASKS="${DRAIN_TASKS:-60}"
+DRAIN_SECONDS="${DRAIN_SECONDS:-5}"
+DRAIN_LIMIT="${DRAIN_LIMIT:-10}"
+FUZZ_CASES="${FUZZ_CASES:-50000}"
 WORK="$(mktemp -d /tmp/orchestrator-bench.XXXXXX)"
 chmod 777 "$WORK"
 SERVER_PID=""
@@ -69,11 +78,11 @@ psql_ -c "CREATE DATABASE orchestrator" -c "CREATE DATABASE transition_shape"
 psql_ -d transition_shape -f "$ROOT/bench/pgbench-schema.sql" >/dev/null
 PG_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=orchestrator;Username=postgres;Maximum Pool Size=100"
 
-start_server() { # provider connection-string
+start_server() { # provider connection-string [NAME=VALUE settings...]
     local port; port="$(free_port)"
     SERVER_URL="http://127.0.0.1:$port"
-    (cd "$(dirname "$SERVER_DLL")" && exec env Database__Provider="$1" ConnectionStrings__Orchestrator="$2" \
-        dotnet "$SERVER_DLL" --urls "$SERVER_URL" >"$WORK/server-$1.log" 2>&1) &
+    (cd "$(dirname "$SERVER_DLL")" && exec env Database__Provider="$1" ConnectionStrings__Orchestrator="$2" "${@:3}" \
+        dotnet "$SERVER_DLL" --urls "$SERVER_URL" >>"$WORK/server-$1.log" 2>&1) &
     SERVER_PID=$!
     for _ in $(seq 1 120); do
         if curl -fs "$SERVER_URL/api/health" >/dev/null 2>&1; then return 0; fi
@@ -124,7 +133,19 @@ if [ "$SOAK_SECONDS" -gt 0 ]; then
     log "soak: 16 clients for $SOAK_SECONDS s on PostgreSQL"
     load "soak" 16 "$SOAK_SECONDS"
 fi
-stop_server
+
+if [ "$DRAIN" = 1 ]; then
+    log "drain: $DRAIN_TASKS tasks of $DRAIN_SECONDS s through a limit of $DRAIN_LIMIT (PostgreSQL)"
+    stop_server
+    for mode in Fixed Adaptive; do
+        start_server Postgres "$PG_CONNECTION" Orchestration__ConcurrencyLimitWait="$mode"
+        run_child dotnet "$LOADGEN_DLL" --url "$SERVER_URL" --clients "$DRAIN_TASKS" --drain "$DRAIN_TASKS" \
+            --task-seconds "$DRAIN_SECONDS" --limit "$DRAIN_LIMIT" --label "drain-$mode" --json "$WORK/drain-$mode.json"
+        stop_server
+    done
+else
+    stop_server
+fi
 
 log "Orchestrator on SQLite"
 mkdir -p "$WORK/sqlite"
@@ -139,6 +160,13 @@ if [ "$RACES" = 1 ]; then
     ORCHESTRATOR_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" ORCHESTRATOR_RACE_ROUNDS=20 \
         dotnet test "$ROOT/tests/Orchestrator.Tests" --filter "FullyQualifiedName~RaceTests|FullyQualifiedName~CrashTests" -v quiet -nologo \
         | grep -E "Passed!|Failed!|error" || true
+fi
+
+if [ "$FUZZ_CASES" -gt 0 ]; then
+    log "fuzz test: $FUZZ_CASES malformed requests per database"
+    ORCHESTRATOR_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" ORCHESTRATOR_FUZZ_CASES="$FUZZ_CASES" \
+        dotnet test "$ROOT/tests/Orchestrator.Tests" --filter "FullyQualifiedName~OpenApiFuzzTests" -v quiet -nologo \
+        | grep -E "Passed!|Failed!|error|answered|dropped" || true
 fi
 
 log "summary (machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo); results in $WORK)"
@@ -167,5 +195,10 @@ soak = result("soak")
 if soak and soak.get("server_memory"):
     m = soak["server_memory"]
     print(f"soak memory: {m['first_megabytes']:.0f} MB at start, {m['last_megabytes']:.0f} MB at end, {m['max_megabytes']:.0f} MB max")
+for mode in ("Fixed", "Adaptive"):
+    d = result(f"drain-{mode}")
+    if d:
+        print(f"drain, {mode.lower()} WAIT: {d['tasks']} tasks of {d['task_seconds']:g} s through a limit of {d['limit']}: "
+              f"{d['measured_seconds']:.1f} s against an ideal {d['ideal_seconds']:.1f} s, efficiency {d['efficiency']:.2f} ({d['waits']} WAITs, {d['errors']} errors)")
 print(f"'database is locked' in the SQLite server log: {locked}")
 PY

@@ -32,12 +32,23 @@ var flow = await Post(http, "flows/", new { name = "load-generator" });
 var flowRun = await Post(http, "flow_runs/", new { flow_id = flow["id"]!.GetValue<string>(), state = new { type = "RUNNING" } });
 string flowRunId = flowRun["id"]!.GetValue<string>();
 
-var run = new LoadRun(http, flowRunId, options);
-var result = await run.ExecuteAsync();
-Console.WriteLine(result.Describe());
+object result;
+if (options.DrainTasks > 0)
+{
+    var drain = await new DrainRun(http, flowRunId, options).ExecuteAsync();
+    Console.WriteLine(drain.Describe());
+    result = drain;
+}
+else
+{
+    var load = await new LoadRun(http, flowRunId, options).ExecuteAsync();
+    Console.WriteLine(load.Describe());
+    result = load;
+}
+
 if (options.JsonPath is { } path)
 {
-    await File.WriteAllTextAsync(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+    await File.WriteAllTextAsync(path, JsonSerializer.Serialize(result, result.GetType(), new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
 }
 
 return 0;

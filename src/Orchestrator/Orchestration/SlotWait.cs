@@ -19,12 +19,18 @@ public static class SlotWait
         }
 
         // Per holder, how long until it should let go: the rest of the mean while it is younger than the
-        // mean; once older (or before any history) it is a long one, and a fraction of its own age is as
-        // good a guess as any, so a waiter's visits thin out the longer a slow slot is held.
+        // mean. One past the mean is late by some amount, and is expected to be about that much later
+        // again (a holder just past it is told a second). Before any history, a fraction of the holder's
+        // age: waiters look often while holders are young and less often the longer they hold.
         double soonest = acquired.Min(taken =>
         {
             double elapsed = Math.Max(0, (now - taken).TotalSeconds);
-            return meanSlotSeconds is { } mean && elapsed < mean ? mean - elapsed : elapsed / 4;
+            return meanSlotSeconds switch
+            {
+                { } mean when elapsed < mean => mean - elapsed,
+                { } mean => elapsed - mean,
+                null => elapsed / 8,
+            };
         });
 
         // Rounded up: coming back a little after the slot frees costs a fraction of a second; a little

@@ -22,7 +22,8 @@ public sealed class SlotWaitTests
     public void TheWait_IsBoundedByTheConfiguredMaximum_AndIsAtLeastASecond()
     {
         Seconds(mean: 3600, limit: 100, heldFor: [1]).Should().Be(30);
-        Seconds(mean: 0.01, limit: 1, heldFor: [5]).Should().Be(2, "an overdue holder: a quarter of its age");
+        Seconds(mean: 10, limit: 100, heldFor: [10.05]).Should().Be(1, "a holder just past the mean should let go any moment");
+        Seconds(mean: 10, limit: 100, heldFor: [25]).Should().Be(15, "one late by 15 s is expected to be about that late again");
         SlotWait.Seconds([], 5, 1, Now, 30, new Random()).Should().Be(1);
     }
 
@@ -30,7 +31,8 @@ public sealed class SlotWaitTests
     public void WithoutHistory_TheWaitGrowsWithTheHoldersAge()
     {
         Seconds(mean: null, limit: 1, heldFor: [0]).Should().Be(1);
-        Seconds(mean: null, limit: 1, heldFor: [40]).Should().Be(10);
+        Seconds(mean: null, limit: 1, heldFor: [40]).Should().Be(5);
+        Seconds(mean: null, limit: 1, heldFor: [4000]).Should().Be(30);
     }
 
     [Fact]
