@@ -27,7 +27,18 @@ public static class OpenApiDocument
             }
 
             options.OperationFilter<ValidationAnswers>();
+
+            // Swagger UI's "Authorize" takes an API key, sent as the Prefect client sends PREFECT_API_KEY.
+            options.AddSecurityDefinition(BearerScheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key (`api-key create`); needed once Auth:ApiKeys are configured.",
+            });
+            options.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] });
         });
+
+    private const string BearerScheme = "ApiKey";
 
     /// <summary>
     /// Marks a body required when its schema requires a key, and declares the 422 answer of every

@@ -333,10 +333,13 @@ public static class BlockDocumentNames
 
 public sealed record LogCreate(string Name, int Level, string Message, DateTime Timestamp, Guid? FlowRunId, Guid? TaskRunId) : IRequestBody<LogCreate>
 {
+    /// <summary>The Prefect client drops a log larger than this (<c>PREFECT_LOGGING_ORION_MAX_LOG_SIZE</c>); the server refuses one.</summary>
+    public const int MaxMessageLength = 1_000_000;
+
     public static LogCreate Read(JsonObjectReader r) => new(
         r.Name("name", required: true) ?? "",
         r.Int("level", required: true) ?? 0,
-        r.String("message", required: true) ?? "",
+        r.Bounded("message", MaxMessageLength, required: true) ?? "",
         r.Timestamp("timestamp", required: true) ?? default,
         r.Uuid("flow_run_id"),
         r.Uuid("task_run_id"));

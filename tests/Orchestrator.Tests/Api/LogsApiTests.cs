@@ -91,6 +91,26 @@ public abstract class LogsApiTests(DatabaseKind database)
         (await app.PostAsync("/api/logs/filter", new { sort = "LEVEL_DESC" })).Status.Should().Be(422);
         (await app.PostAsync("/api/logs/filter", new { logs = new { colour = new { any_ = new[] { "red" } } } })).Status.Should().Be(422);
     }
+
+    [Fact]
+    public async Task TheClientsLargestBatch_IsStored_AndALogOverItsSizeLimitIsRefused()
+    {
+        await using var app = await TestApp.StartAsync(database);
+        Guid flowRun = Guid.NewGuid();
+        // The Prefect client sends at most 4 MB of logs (as JSON) in one batch: here 4 MB of short ones.
+        object Line(int i) => Record($"line {i:D6} " + new string('.', 60), 20, "2026-11-22T11:24:56.000000+00:00", flowRun);
+        int count = 4_000_000 / (System.Text.Json.JsonSerializer.Serialize(Line(0)).Length + 1);
+        var batch = Enumerable.Range(0, count).Select(Line).ToArray();
+
+        var (stored, _) = await app.PostAsync("/api/logs/", batch);
+        var (tooLong, refusal) = await app.PostAsync("/api/logs/", new[] { Record(new string('x', 1_000_001), 20, "2026-11-22T11:24:56.000000+00:00", flowRun) });
+
+        stored.Should().Be(201);
+        (await app.PostAsync("/api/logs/filter", new { limit = 1, offset = count - 1 })).Body!.AsArray().Should().ContainSingle();
+        (await app.PostAsync("/api/logs/filter", new { limit = 1, offset = count })).Body!.AsArray().Should().BeEmpty();
+        tooLong.Should().Be(422);
+        refusal!["exception_detail"]![0]!["loc"]!.AsArray().Select(l => l!.ToString()).Should().Equal("body", "0", "message");
+    }
 }
 
 public sealed class LogsApiTestsOnSqlite() : LogsApiTests(DatabaseKind.Sqlite);

@@ -74,17 +74,20 @@ public sealed class JsonObjectReader
     /// A string stored in an indexed column (names, keys, tags, versions): at most
     /// <see cref="MaxNameLength"/> characters, which any encoding keeps under PostgreSQL's index-entry limit.
     /// </summary>
-    public string? Name(string key, bool required = false, bool nullable = true)
+    public string? Name(string key, bool required = false, bool nullable = true) => Bounded(key, MaxNameLength, required, nullable);
+
+    /// <summary>A string of at most <paramref name="maxLength"/> characters; the limit is part of the described schema.</summary>
+    public string? Bounded(string key, int maxLength, bool required = false, bool nullable = true)
     {
         string? value = String(key, required, nullable);
         if (_described?.Properties?[key] is OpenApiSchema described)
         {
-            described.MaxLength = MaxNameLength;
+            described.MaxLength = maxLength;
         }
 
-        if (value is { Length: > MaxNameLength })
+        if (value is not null && value.Length > maxLength)
         {
-            Error(key, $"ensure this value has at most {MaxNameLength} characters", "value_error.any_str.max_length");
+            Error(key, $"ensure this value has at most {maxLength} characters", "value_error.any_str.max_length");
             return null;
         }
 
