@@ -139,6 +139,8 @@ if [ "$DRAIN" = 1 ]; then
     stop_server
     for mode in Fixed Adaptive; do
         start_server Postgres "$PG_CONNECTION" Orchestration__ConcurrencyLimitWait="$mode"
+        # Warm, as the other measurements: a cold server's first requests would count against the drain.
+        load "warm-up-drain-$mode" 16 10 >/dev/null
         run_child dotnet "$LOADGEN_DLL" --url "$SERVER_URL" --clients "$DRAIN_TASKS" --drain "$DRAIN_TASKS" \
             --task-seconds "$DRAIN_SECONDS" --limit "$DRAIN_LIMIT" --label "drain-$mode" --json "$WORK/drain-$mode.json"
         stop_server

@@ -146,15 +146,8 @@ public abstract class BadInputTests(DatabaseKind database)
     public async Task AnImpossibleChunkSize_IsAnswered400_OverRealHttp()
     {
         await using var app = await TestApp.StartAsync(database, realHttp: true);
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(app.Client.BaseAddress!.Host, app.Client.BaseAddress.Port);
-        var stream = socket.GetStream();
-
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "POST /api/flows/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n{}\r\n"));
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        string? statusLine = await reader.ReadLineAsync(timeout.Token);
+        string? statusLine = await RawHttp.StatusLineAsync(app,
+            "POST /api/flows/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n{}\r\n");
 
         statusLine.Should().StartWith("HTTP/1.1 400");
         (await app.GetAsync("/api/health")).Status.Should().Be(200);

@@ -98,16 +98,9 @@ public abstract class RequestGuardsTests(DatabaseKind database)
     public async Task ABodyOverTheLimit_IsAnswered413_BeforeItIsSent_OverRealHttp()
     {
         await using var app = await TestApp.StartAsync(database, settings: new() { ["Server:MaxRequestBodyBytes"] = "1024" }, realHttp: true);
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(app.Client.BaseAddress!.Host, app.Client.BaseAddress.Port);
-        var stream = socket.GetStream();
-
         // Only the headers: the server must answer without waiting for 8 MB that never come.
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"POST /api/flows/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {8 * 1024 * 1024}\r\n\r\n"));
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        string? statusLine = await reader.ReadLineAsync(timeout.Token);
+        string? statusLine = await RawHttp.StatusLineAsync(app,
+            $"POST /api/flows/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {8 * 1024 * 1024}\r\n\r\n");
 
         statusLine.Should().StartWith("HTTP/1.1 413");
     }
