@@ -5,7 +5,6 @@ using Orchestrator.Infrastructure;
 using Orchestrator.Orchestration;
 using Orchestrator.Orchestration.Services;
 using Orchestrator.Api.Security;
-using Serilog;
 
 if (ApiKeyCommand.IsCommand(args))
 {
@@ -19,9 +18,11 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     ContentRootPath = AppContext.BaseDirectory,
 });
 
-// Structured console logging, configured from the Serilog section of appsettings.json.
-builder.Logging.ClearProviders();
-builder.Logging.AddSerilog(new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger(), dispose: true);
+// Structured console logging with Serilog, levels from the Serilog section of appsettings.json.
+builder.Services.AddOrchestratorLogging(builder.Configuration);
+
+// Metrics and traces (OpenTelemetry: /metrics, OTLP when configured) and the health checks.
+builder.Services.AddObservability(builder.Configuration);
 
 // SQLite by default, PostgreSQL by configuration; migrations run at start-up.
 builder.Services.AddOrchestratorDatabase(builder.Configuration);
@@ -66,7 +67,7 @@ if (ServerExposure.Problem(app.Configuration, auth) is { } exposure)
     return 1;
 }
 
-app.UseRequestLogging();
+app.UseOrchestratorRequestLogging();
 app.UseExceptionHandler();
 app.UseRequestGuards(server);
 app.UseCors();
@@ -99,6 +100,7 @@ app.MapBlockSchemasApi();
 app.MapBlockDocumentsApi();
 app.MapLogsApi();
 app.MapOrchestrationApi();
+app.MapObservability();
 
 // Migrations run at start-up; a database that cannot be prepared is reported in one line, and the
 // process exits with a non-zero code instead of serving errors.

@@ -189,6 +189,8 @@ public sealed class RunStateChanger(
         StateType? to = proposed.Type;
         OrchestrationPolicy global = isFlow ? GlobalFlowPolicy.Instance : GlobalTaskPolicy.Instance;
         var rules = policy.CompileTransitionRules(from, to).Concat(global.CompileTransitionRules(from, to)).ToList();
+        string kind = isFlow ? "flow" : "task";
+        using var activity = OrchestrationTelemetry.StartTransition(kind, context.Run.Id, from, to, policy.Name);
 
         await OrchestrationEngine.RunAsync(context, rules, StageState, cancellationToken);
 
@@ -196,20 +198,23 @@ public sealed class RunStateChanger(
         // batch. Nothing the rules read depends on the state row being there before this point.
         await db.SaveChangesAsync(cancellationToken);
 
-        logger.LogInformation(
-            "Transition of {RunKind} run {RunId}: {From} -> {Proposed} ({ProposedName}) -> {Validated} ({ValidatedName}) by {Policy} [{Rules}]: {Status} {Reason} in {ElapsedMs:0.0} ms",
-            isFlow ? "flow" : "task",
-            context.Run.Id,
-            from.ToMessageName(),
-            proposed.Type.ToWire(),
-            proposed.Name,
-            context.ValidatedStateType.ToMessageName(),
-            context.ValidatedState?.Name,
-            policy.Name,
-            string.Join(", ", context.Trace),
-            context.ResponseStatus.ToString().ToUpperInvariant(),
-            context.ResponseDetails.Reason,
-            stopwatch.Elapsed.TotalMilliseconds);
+        double elapsedMs = stopwatch.Elapsed.TotalMilliseconds;
+        OrchestrationTelemetry.EndTransition(activity, context, kind, policy.Name, elapsedMs);
+        string status = context.ResponseStatus.ToString().ToUpperInvariant();
+        string validated = context.ValidatedState is { } state ? $"{state.Type.ToWire()} ({state.Name})" : "nothing written";
+        string rulesApplied = string.Join(", ", context.Trace);
+        if (context.ResponseDetails.Reason is { } reason)
+        {
+            logger.LogInformation(
+                "Transition of {RunKind} run {RunId}: {From} -> {Proposed} ({ProposedName}) by {Policy} [{Rules}]: {Status}, {Validated}: {Reason} in {ElapsedMs:0.0} ms",
+                kind, context.Run.Id, from.ToMessageName(), proposed.Type.ToWire(), proposed.Name, policy.Name, rulesApplied, status, validated, reason, elapsedMs);
+        }
+        else
+        {
+            logger.LogInformation(
+                "Transition of {RunKind} run {RunId}: {From} -> {Proposed} ({ProposedName}) by {Policy} [{Rules}]: {Status}, {Validated} in {ElapsedMs:0.0} ms",
+                kind, context.Run.Id, from.ToMessageName(), proposed.Type.ToWire(), proposed.Name, policy.Name, rulesApplied, status, validated, elapsedMs);
+        }
 
         return new OrchestrationResult(context.AnsweredState, context.ResponseStatus, context.ResponseDetails);
     }

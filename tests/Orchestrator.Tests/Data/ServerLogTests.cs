@@ -81,6 +81,80 @@ public abstract class ServerLogTests(DatabaseKind database)
         }
     }
 
+    [Fact]
+    public async Task ARequestAndItsTransition_LogOneLineEach_WithTheSameTraceId_AndReadWell()
+    {
+        string connectionString = await EmptyDatabaseAsync();
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(database, connectionString, new ServerStartOptions { LogLevel = "Information" });
+            var flow = await PostAsync(server, "/api/flows/", new { name = "traced" }, 201);
+            var flowRun = await PostAsync(server, "/api/flow_runs/", new { flow_id = flow["id"]!.ToString() }, 201);
+            string traceId = System.Diagnostics.ActivityTraceId.CreateRandom().ToString();
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/flow_runs/{flowRun["id"]}/set_state?trace=1")
+            {
+                Content = JsonContent.Create(new { state = new { type = "RUNNING" } }),
+            };
+            request.Headers.Add("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom()}-01");
+            (await server.Client.SendAsync(request)).EnsureSuccessStatusCode();
+
+            var lines = await LinesAsync(server, l => l.Contains(traceId, StringComparison.Ordinal), count: 2);
+
+            lines.Should().Contain(l => l.Contains($"HTTP POST /api/flow_runs/{flowRun["id"]}/set_state?trace=1 responded 201 in ", StringComparison.Ordinal));
+            var transition = lines.Should().ContainSingle(l => l.Contains("Transition of flow run", StringComparison.Ordinal)).Subject;
+            transition.Should().Contain("ACCEPT, RUNNING (Running)").And.NotContain("null");
+            lines[0].Should().MatchRegex(@"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} [+-]\d{2}:\d{2} INF\] ", "lines carry the date, time and zone");
+        }
+        finally
+        {
+            await DropAsync(connectionString);
+        }
+    }
+
+    [Fact]
+    public async Task JsonLogs_AreOneCompactJsonObjectPerLine()
+    {
+        string connectionString = await EmptyDatabaseAsync();
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(database, connectionString, new ServerStartOptions
+            {
+                LogLevel = "Information",
+                Environment = new Dictionary<string, string> { ["Logs__Format"] = "json" },
+            });
+            await PostAsync(server, "/api/flows/", new { name = "json-logged" }, 201);
+
+            var request = (await LinesAsync(server, l => l.Contains("/api/flows/", StringComparison.Ordinal), count: 1))[0];
+            var line = JsonNode.Parse(request)!;
+
+            line["@t"].Should().NotBeNull();
+            line["@mt"]!.ToString().Should().StartWith("HTTP {RequestMethod}");
+            line["StatusCode"]!.GetValue<int>().Should().Be(201);
+            line["@tr"].Should().NotBeNull("the trace id is carried");
+        }
+        finally
+        {
+            await DropAsync(connectionString);
+        }
+    }
+
+    /// <summary>The server's log lines that match, waiting a little for the asynchronous sink to write them.</summary>
+    private static async Task<List<string>> LinesAsync(ServerProcess server, Func<string, bool> match, int count)
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            var found = server.Output.Where(match).ToList();
+            if (found.Count >= count)
+            {
+                return found;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return server.Output.Where(match).ToList();
+    }
+
     private Task<string> EmptyDatabaseAsync() => database == DatabaseKind.Postgres
         ? PostgresServer.CreateEmptyDatabaseAsync()
         : Task.FromResult($"Data Source={Path.Combine(Path.GetTempPath(), $"orchestrator-log-{Guid.NewGuid():N}.db")}");

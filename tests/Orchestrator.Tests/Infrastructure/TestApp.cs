@@ -112,6 +112,11 @@ public sealed class TestApp : WebApplicationFactory<Program>
         builder.UseSetting("Services:LateRuns:Enabled", "false");
         builder.UseSetting("Services:Notifications:Enabled", "false");
         builder.UseSetting("Orchestration:ReaperIntervalSeconds", "0");
+        // One process hosts many test servers; only the tests about metrics serve them (one at a time),
+        // so the database gauges of one server do not shadow another's.
+        builder.UseSetting("Telemetry:Prometheus", "false");
+        // Every tracer provider hears every span of the process; the tests that read spans listen themselves.
+        builder.UseSetting("Telemetry:Tracing", "false");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

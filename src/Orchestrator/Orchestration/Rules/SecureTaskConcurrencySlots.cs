@@ -34,6 +34,11 @@ public sealed class SecureTaskConcurrencySlots : OrchestrationRule<TaskOrchestra
         {
             int seconds = await WaitSecondsAsync(context, full, cancellationToken);
             DelayTransition(context, seconds, $"Concurrency limit for the {full[0].Tag} tag has been reached");
+            foreach (var limit in full)
+            {
+                OrchestrationTelemetry.Waits(limit.Tag, context.TaskRun.Id, context.Now.AddSeconds(seconds));
+            }
+
             return;
         }
 
@@ -46,6 +51,7 @@ public sealed class SecureTaskConcurrencySlots : OrchestrationRule<TaskOrchestra
         }
 
         _secured = limits.Select(l => l.Tag).ToArray();
+        OrchestrationTelemetry.StopsWaiting(context.TaskRun.Id, _secured);
     }
 
     protected override async Task CleanupAsync(TaskOrchestrationContext context, CancellationToken cancellationToken)

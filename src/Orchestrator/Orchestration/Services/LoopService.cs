@@ -31,11 +31,14 @@ public abstract class LoopService(TimeProvider time, ILogger logger) : Backgroun
         while (!stoppingToken.IsCancellationRequested)
         {
             DateTimeOffset started = Time.GetUtcNow();
+            var service = new KeyValuePair<string, object?>("service", GetType().Name);
             try
             {
                 int done = await RunCycleAsync(stoppingToken);
+                OrchestrationTelemetry.ServiceCycles.Add(1, service, new("result", "ok"));
                 if (done > 0)
                 {
+                    OrchestrationTelemetry.ServiceWork.Add(done, service);
                     Logger.LogInformation("{Service}: {Done} in {ElapsedMs:0} ms", GetType().Name, Describe(done), (Time.GetUtcNow() - started).TotalMilliseconds);
                 }
             }
@@ -45,6 +48,7 @@ public abstract class LoopService(TimeProvider time, ILogger logger) : Backgroun
             }
             catch (Exception error)
             {
+                OrchestrationTelemetry.ServiceCycles.Add(1, service, new("result", "failed"));
                 Logger.LogError(error, "{Service}: a cycle failed; the next one runs as planned", GetType().Name);
             }
 
