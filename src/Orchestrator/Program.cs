@@ -73,7 +73,10 @@ app.UseRequestGuards(server);
 app.UseCors();
 app.UseApiVersionCheck();
 
-// The documentation stays open; everything after this needs a key once keys are configured.
+// The documentation and the dashboard's files stay open; everything after this needs a key once keys
+// are configured (the dashboard asks for one).
+app.UseDefaultFiles();
+app.UseStaticFiles();
 app.UseSwagger();
 app.UseSwaggerUI(options =>
 {
@@ -101,6 +104,7 @@ app.MapBlockDocumentsApi();
 app.MapLogsApi();
 app.MapOrchestrationApi();
 app.MapObservability();
+app.MapDashboard();
 
 // Migrations run at start-up; a database that cannot be prepared is reported in one line, and the
 // process exits with a non-zero code instead of serving errors.

@@ -96,7 +96,10 @@ public static class Observability
             app.MapPrometheusScrapingEndpoint("/metrics");
         }
 
-        app.MapHealthChecks("/health/ready").AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            ResponseWriter = (context, report) => context.Response.WriteAsync($"{report.Status}. The dashboard is at {Dashboard.Path}, the API documentation at /docs."),
+        }).AllowAnonymous();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         return app;
     }

@@ -105,7 +105,7 @@ public abstract partial class ObservabilityTests(DatabaseKind database)
         using var metrics = await app.Client.GetAsync("/metrics");
 
         ((int)ready.StatusCode).Should().Be(200);
-        (await ready.Content.ReadAsStringAsync()).Should().Be("Healthy");
+        (await ready.Content.ReadAsStringAsync()).Should().StartWith("Healthy.").And.Contain("/ui/");
         ((int)live.StatusCode).Should().Be(200);
         ((int)metrics.StatusCode).Should().Be(401, "metrics need the read scope once keys are configured");
     }
