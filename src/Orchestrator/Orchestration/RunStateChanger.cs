@@ -25,11 +25,23 @@ public sealed class RunStateChanger(
     private static readonly OrchestrationResult WriteFailed =
         new(null, SetStateStatus.Abort, ResponseDetails.Abort(WriteFailedReason));
 
-    /// <summary>Proposes a flow run state: the core policy decides, or the minimal one with <paramref name="force"/>.</summary>
+    /// <summary>
+    /// Proposes a flow run state: the core policy decides, or the minimal one with <paramref name="force"/>.
+    /// A flow run that ended leaves no slot behind: its task runs still holding one are crashed at once,
+    /// each in a transition of its own after this one (the slot reaper catches any missed here).
+    /// </summary>
     /// <param name="clientApiVersion">The client's <c>X-PREFECT-API-VERSION</c>; older clients get their failed tasks retried for them.</param>
-    public Task<OrchestrationResult> SetFlowRunStateAsync(
-        Guid flowRunId, State proposed, bool force, Version? clientApiVersion, CancellationToken cancellationToken) =>
-        SetFlowRunStateAsync(flowRunId, proposed, force ? MinimalFlowPolicy.Instance : CoreFlowPolicy.Instance, clientApiVersion, cancellationToken);
+    public async Task<OrchestrationResult> SetFlowRunStateAsync(
+        Guid flowRunId, State proposed, bool force, Version? clientApiVersion, CancellationToken cancellationToken)
+    {
+        var result = await SetFlowRunStateAsync(flowRunId, proposed, force ? MinimalFlowPolicy.Instance : CoreFlowPolicy.Instance, clientApiVersion, cancellationToken);
+        if (result is { Status: SetStateStatus.Accept or SetStateStatus.Reject, State: { } state } && StateSets.Terminal.Contains(state.Type))
+        {
+            await ReleaseSlotsOfEndedFlowRunAsync(flowRunId, state.Type, cancellationToken);
+        }
+
+        return result;
+    }
 
     /// <summary>Proposes a task run state: the core policy decides, or the minimal one with <paramref name="force"/>.</summary>
     public Task<OrchestrationResult> SetTaskRunStateAsync(Guid taskRunId, State proposed, bool force, CancellationToken cancellationToken) =>
@@ -71,6 +83,31 @@ public sealed class RunStateChanger(
     {
         var crashed = new State { Id = Guid.Empty, Type = StateType.Crashed, Name = "Crashed", Timestamp = default, Message = message };
         return SetTaskRunStateAsync(taskRunId, crashed, SlotReaperPolicy.Instance, cancellationToken);
+    }
+
+    private async Task ReleaseSlotsOfEndedFlowRunAsync(Guid flowRunId, StateType ended, CancellationToken cancellationToken)
+    {
+        var running = await db.TaskRuns.AsNoTracking()
+            .Where(t => t.FlowRunId == flowRunId && t.StateType == StateType.Running && t.Tags.Count > 0)
+            .Select(t => t.Id)
+            .ToListAsync(cancellationToken);
+        if (running.Count == 0)
+        {
+            return;
+        }
+
+        var held = (await db.ConcurrencyLimits.AsNoTracking().Select(l => l.ActiveSlots).ToListAsync(cancellationToken)).SelectMany(s => s).ToHashSet();
+        foreach (Guid taskRunId in running.Where(held.Contains))
+        {
+            try
+            {
+                await CrashIdleSlotHolderAsync(taskRunId, SlotLeases.FlowRunEndedMessage(ended), cancellationToken);
+            }
+            catch (ObjectNotFoundException)
+            {
+                // Deleted meanwhile, and its slots with it.
+            }
+        }
     }
 
     /// <summary>

@@ -42,6 +42,10 @@ public static class SlotLeases
         return latest;
     }
 
+    /// <summary>The message of a task run crashed because its flow run ended while it held a slot.</summary>
+    public static string FlowRunEndedMessage(StateType ended) =>
+        $"Its flow run ended ({ended.ToWire()}) while it still held a concurrency slot; the slot was released by the server.";
+
     public static bool IsExpired(DateTime lastSignOfLife, DateTime now, OrchestrationOptions options) =>
         lastSignOfLife + TimeSpan.FromSeconds(options.SlotLeaseSeconds) <= now;
 }

@@ -63,7 +63,7 @@ public sealed class SlotReaper(IServiceScopeFactory scopes, TimeProvider time, I
                 string? why;
                 if (run.Flow?.StateType is { } flowState && StateSets.Terminal.Contains(flowState))
                 {
-                    why = $"Its flow run ended ({flowState.ToWire()}) while it still held a concurrency slot; the slot was released by the server.";
+                    why = SlotLeases.FlowRunEndedMessage(flowState);
                 }
                 else
                 {
