@@ -42,11 +42,18 @@ public static class ApiVersionCheck
         version = null;
         string[] parts = value.Split('.');
         int[] numbers = new int[3];
-        // Digits only, each part small enough for an int (99999999999.0.0 is refused, not overflowed).
-        if (parts.Length != 3 || parts.Any(p => p.Length == 0 || !p.All(char.IsAsciiDigit))
-            || !parts.Select((p, i) => int.TryParse(p, out numbers[i])).All(ok => ok))
+        if (parts.Length != 3)
         {
             return false;
+        }
+
+        for (int i = 0; i < 3; i++)
+        {
+            // Digits only, each part small enough for an int (99999999999.0.0 is refused, not overflowed).
+            if (parts[i].Length == 0 || !parts[i].All(char.IsAsciiDigit) || !int.TryParse(parts[i], out numbers[i]))
+            {
+                return false;
+            }
         }
 
         version = new Version(numbers[0], numbers[1], numbers[2]);

@@ -14,8 +14,17 @@ public static class Cascades
     /// </summary>
     public static async Task BeforeDeletingTaskRunsAsync(OrchestratorDbContext db, IQueryable<TaskRun> deletedTaskRuns, CancellationToken ct)
     {
-        // Only a RUNNING task run holds slots (decision D1).
-        var holders = await deletedTaskRuns.Where(t => t.StateType == StateType.Running).Select(t => new { t.Id, t.Tags }).ToListAsync(ct);
+        // Only a RUNNING task run holds slots (decision D1). On PostgreSQL the holders' rows are locked
+        // before their limits, the order every transition takes them in, so a delete racing a transition
+        // of one of its task runs waits for it instead of deadlocking with it.
+        var running = deletedTaskRuns.Where(t => t.StateType == StateType.Running);
+        if (db.IsPostgres)
+        {
+            Guid[] ids = await running.Select(t => t.Id).ToArrayAsync(ct);
+            running = db.TaskRuns.FromSql($"SELECT * FROM task_run WHERE id = ANY({ids}) FOR UPDATE").Where(t => t.StateType == StateType.Running);
+        }
+
+        var holders = await running.Select(t => new { t.Id, t.Tags }).ToListAsync(ct);
         foreach (var holder in holders)
         {
             await ConcurrencySlots.ReleaseAsync(db, holder.Id, holder.Tags, ct);

@@ -30,6 +30,17 @@ public sealed class TelemetryOptions
 
     /// <summary>How old a reading of the gauges taken from the database (slots, flow runs per state) may be when metrics are collected.</summary>
     public double DatabaseGaugeSeconds { get; set; } = 10;
+
+    /// <summary>Whether anything reads the metrics (Prometheus, or an OTLP collector).</summary>
+    public bool ExportsMetrics => Prometheus || !string.IsNullOrEmpty(OtlpEndpoint);
+
+    /// <summary>The section, with the OTLP endpoint of the standard variable when the section names none.</summary>
+    public static TelemetryOptions From(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        options.OtlpEndpoint ??= configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        return options;
+    }
 }
 
 /// <summary>
@@ -41,12 +52,13 @@ public static class Observability
 {
     public static IServiceCollection AddObservability(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        string? otlp = options.OtlpEndpoint ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var options = TelemetryOptions.From(configuration);
+        string? otlp = options.OtlpEndpoint;
+        services.AddSingleton(options);
         services.AddSingleton<StoredGauges>();
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("orchestrator", serviceVersion: AdminApi.ServerVersion));
-        if (options.Prometheus || !string.IsNullOrEmpty(otlp))
+        if (options.ExportsMetrics)
         {
             telemetry.WithMetrics(metrics =>
             {
@@ -83,8 +95,8 @@ public static class Observability
 
     public static WebApplication MapObservability(this WebApplication app)
     {
-        var options = app.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        if (options.Prometheus || !string.IsNullOrEmpty(options.OtlpEndpoint ?? app.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        var options = app.Services.GetRequiredService<TelemetryOptions>();
+        if (options.ExportsMetrics)
         {
             // Something reads metrics: the gauges read from the database are registered.
             app.Services.GetRequiredService<StoredGauges>();
@@ -122,11 +134,11 @@ public static class Observability
 
         private readonly TimeSpan _maxAge;
 
-        public StoredGauges(IServiceScopeFactory scopes, TimeProvider time, IConfiguration configuration)
+        public StoredGauges(IServiceScopeFactory scopes, TimeProvider time, TelemetryOptions options)
         {
             _scopes = scopes;
             _time = time;
-            _maxAge = TimeSpan.FromSeconds((configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions()).DatabaseGaugeSeconds);
+            _maxAge = TimeSpan.FromSeconds(options.DatabaseGaugeSeconds);
             // A meter of this server's own, so its gauges end with it (tests host many servers in one process).
             var meter = _meter;
             meter.CreateObservableGauge("orchestrator.slots.in_use", () => Read().Limits.Select(l => new Measurement<int>(l.InUse, new KeyValuePair<string, object?>("tag", l.Tag))),

@@ -72,14 +72,8 @@ public static class TaskRunsApi
         bool deleted = await db.InTransactionAsync(async () =>
         {
             var run = db.TaskRuns.Where(t => t.Id == id);
-            if (!await run.AnyAsync(ct))
-            {
-                return false;
-            }
-
             await Cascades.BeforeDeletingTaskRunsAsync(db, run, ct);
-            await db.TaskRuns.Where(t => t.Id == id).ExecuteDeleteAsync(ct);
-            return true;
+            return await run.ExecuteDeleteAsync(ct) > 0;
         }, ct);
         return deleted ? TypedResults.NoContent() : ErrorBodies.NotFound("Task not found");
     }

@@ -74,7 +74,7 @@ public abstract class OrchestrationContext
     public EmpiricalPolicy RunSettings => Run.EmpiricalPolicy;
 
     /// <summary>What each rule did, in order; written to the transition's log line.</summary>
-    public List<string> Trace { get; } = [];
+    public List<RuleOutcome> Trace { get; } = [];
 
     internal void SetParameter(string key, object? value) => _parameters[key] = value;
 
@@ -124,4 +124,10 @@ public sealed class TaskOrchestrationContext(
     /// <summary>The run count of the parent flow run, or null when it no longer exists.</summary>
     public Task<int?> ReadFlowRunRunCountAsync(CancellationToken cancellationToken = default) =>
         RunQueries.FlowRunRunCount(Db, TaskRun.FlowRunId, cancellationToken);
+}
+
+/// <summary>What one rule did in a transition (<c>passed</c>, <c>rejected</c>, <c>delayed</c>, …, or <c>fizzled</c>).</summary>
+public readonly record struct RuleOutcome(string Rule, string Outcome)
+{
+    public override string ToString() => $"{Rule}:{Outcome}";
 }

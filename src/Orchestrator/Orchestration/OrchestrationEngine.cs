@@ -73,7 +73,7 @@ public static class OrchestrationEngine
             context.OrchestrationError = error;
         }
 
-        context.Trace.Add($"{rule.Name}:{rule.Outcome}");
+        context.Trace.Add(new RuleOutcome(rule.Name, rule.Outcome));
     }
 
     private static async Task ExitAsync(OrchestrationRule rule, OrchestrationContext context, CancellationToken cancellationToken)
@@ -95,7 +95,7 @@ public static class OrchestrationEngine
 
         if (rule.IsFizzled(context))
         {
-            context.Trace.Add($"{rule.Name}:fizzled");
+            context.Trace.Add(new RuleOutcome(rule.Name, "fizzled"));
             await rule.CleanupAsync(context, cancellationToken);
         }
         else

@@ -88,11 +88,8 @@ public static class OrchestrationTelemetry
         var outcomeTag = new KeyValuePair<string, object?>("outcome", outcome);
         Transitions.Add(1, kindTag, new("policy", policy), outcomeTag);
         TransitionDuration.Record(elapsedMs, kindTag, outcomeTag);
-        foreach (string entry in context.Trace)
+        foreach (var (rule, did) in context.Trace)
         {
-            int colon = entry.LastIndexOf(':');
-            string rule = colon < 0 ? entry : entry[..colon];
-            string did = colon < 0 ? "" : entry[(colon + 1)..];
             // A fizzled rule did not change the transition; the rule that made it fizzle did.
             if (did is not ("passed" or "fizzled"))
             {

@@ -40,12 +40,18 @@ public abstract class BadInputTests(DatabaseKind database)
         await app.PostAsync("/api/flows/", new { name = "tagged", tags = new[] { "tag-0" } });
         string tags = string.Join(",", Enumerable.Range(0, 1000).Select(i => $"\"tag-{i}\""));
 
-        var (all, _) = await PostTextAsync(app, "/api/flows/filter", $$$"""{"flows": {"tags": {"all_": [{{{tags}}}]} } }""");
+        var (all, allBody) = await PostTextAsync(app, "/api/flows/filter", $$$"""{"flows": {"tags": {"all_": [{{{tags}}}]} } }""");
         var (any, found) = await PostTextAsync(app, "/api/flows/filter", $$$"""{"flows": {"name": {"any_": [{{{string.Join(",", Enumerable.Range(0, 1000).Select(i => i == 999 ? "\"tagged\"" : $"\"n{i}\""))}}}]} } }""");
 
+        var (_, one) = await PostTextAsync(app, "/api/flows/filter", """{"flows": {"tags": {"all_": ["tag-0", "tag-0"]}}}""");
+        var (_, two) = await PostTextAsync(app, "/api/flows/filter", """{"flows": {"tags": {"all_": ["tag-0", "tag-1"]}}}""");
+
         all.Should().Be(200);
+        allBody.Should().Be("[]", "the flow has one of the thousand tags");
         any.Should().Be(200);
         found.Should().Contain("tagged");
+        one.Should().Contain("tagged", "every listed tag (repeats count once) is on the flow");
+        two.Should().Be("[]", "tag-1 is not on the flow");
     }
 
     [Fact]

@@ -100,7 +100,7 @@ public abstract class ServerLogTests(DatabaseKind database)
 
             var lines = await LinesAsync(server, l => l.Contains(traceId, StringComparison.Ordinal), count: 2);
 
-            lines.Should().Contain(l => l.Contains($"HTTP POST /api/flow_runs/{flowRun["id"]}/set_state?trace=1 responded 201 in ", StringComparison.Ordinal));
+            lines.Should().ContainSingle(l => l.Contains($"HTTP POST /api/flow_runs/{flowRun["id"]}/set_state?trace=1 responded 201 in ", StringComparison.Ordinal));
             var transition = lines.Should().ContainSingle(l => l.Contains("Transition of flow run", StringComparison.Ordinal)).Subject;
             transition.Should().Contain("ACCEPT, RUNNING (Running)").And.NotContain("null");
             lines[0].Should().MatchRegex(@"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} [+-]\d{2}:\d{2} INF\] ", "lines carry the date, time and zone");
