@@ -31,6 +31,14 @@ public sealed class DatabaseOptions
         return Path.Combine(string.IsNullOrEmpty(home) ? AppContext.BaseDirectory : home, ".orchestrator");
     }
 
+    /// <summary>
+    /// How long a start-up waits for a PostgreSQL server that is not reachable yet (still starting, its
+    /// host name not yet known, too many connections), trying again with growing pauses of up to 5 s.
+    /// 0 gives up at the first failure. Errors that waiting cannot cure (a wrong password, a missing
+    /// database or rights) stop the start-up at once.
+    /// </summary>
+    public int ConnectWaitSeconds { get; set; } = 60;
+
     public bool IsPostgres => string.Equals(Provider, "Postgres", StringComparison.OrdinalIgnoreCase)
         || string.Equals(Provider, "PostgreSQL", StringComparison.OrdinalIgnoreCase);
 }
@@ -42,6 +50,7 @@ public static class DatabaseSetup
     public static IServiceCollection AddOrchestratorDatabase(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        services.AddSingleton(options);
         string? connectionString = configuration.GetConnectionString(ConnectionStringName);
         if (options.IsPostgres)
         {
@@ -72,12 +81,14 @@ public static class DatabaseSetup
     /// <summary>
     /// The migrations are written by hand without a model snapshot, so EF cannot compare the model with
     /// one; the schema tests check the two agree instead. EF's own error events for a failed statement
-    /// are logged at Debug: some failures are answers (a taken unique key finds the existing task run or
-    /// gives a 409), and every other one reaches <c>ErrorHandling</c>, which logs it with the request.
+    /// and a failed connection are logged at Debug: some failures are answers (a taken unique key finds
+    /// the existing task run or gives a 409), a start-up waiting for its database says so in a line of its
+    /// own, and every other failure reaches <c>ErrorHandling</c>, which logs it with the request.
     /// </summary>
     private static void ConfigureEvents(WarningsConfigurationBuilder warnings) =>
         warnings.Ignore(RelationalEventId.PendingModelChangesWarning)
-            .Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug));
+            .Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug),
+                (RelationalEventId.ConnectionError, LogLevel.Debug));
 
     /// <summary>
     /// Statements are prepared automatically unless the connection string says otherwise: a transition
@@ -120,45 +131,79 @@ public static class DatabaseSetup
 
     /// <summary>
     /// Applies pending migrations (several instances starting at once take turns: EF's migration lock),
-    /// then registers the built-in block types. False when the database cannot be prepared: the reason is
-    /// logged as one line that says what to do, and the server should exit instead of serving.
+    /// then registers the built-in block types. A PostgreSQL server that cannot be reached yet is waited
+    /// for (<see cref="DatabaseOptions.ConnectWaitSeconds"/>), one line per attempt. False when the
+    /// database cannot be prepared: the reason is logged as one line that says what to do, and the server
+    /// should exit instead of serving.
     /// </summary>
     public static async Task<bool> TryPrepareDatabaseAsync(this IServiceProvider services, ILogger logger, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        var time = scope.ServiceProvider.GetRequiredService<TimeProvider>();
+        var options = scope.ServiceProvider.GetService<DatabaseOptions>() ?? new DatabaseOptions();
         string where = db.IsPostgres
             ? $"PostgreSQL database {db.Database.GetDbConnection().Database} on {db.Database.GetDbConnection().DataSource}"
             : $"SQLite file {new SqliteConnectionStringBuilder(db.Database.GetConnectionString()).DataSource}";
-        try
+        var giveUpAt = time.GetUtcNow().AddSeconds(Math.Max(0, options.ConnectWaitSeconds));
+        var pause = TimeSpan.FromSeconds(1);
+        while (true)
         {
-            if (!db.IsPostgres)
+            try
             {
-                // Readers never block the writer and the writer never blocks readers in WAL mode.
-                await db.Database.OpenConnectionAsync(cancellationToken);
-                await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-                await db.Database.CloseConnectionAsync();
+                await PrepareAsync(db, time, cancellationToken);
+                break;
             }
-
-            if (db.IsPostgres)
+            catch (Exception error) when (IsNotReachableYet(error) && time.GetUtcNow() + pause <= giveUpAt)
             {
-                await MigrateOneAtATimeAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
+                logger.LogWarning("Waiting for the {Database}: {Reason}; trying again in {Pause} s (until {GiveUpAt:HH:mm:ss})",
+                    where, Explain(error), pause.TotalSeconds, giveUpAt.ToLocalTime());
+                await Task.Delay(pause, time, cancellationToken);
+                pause = TimeSpan.FromSeconds(Math.Min(pause.TotalSeconds * 2, 5));
             }
-            else
+            catch (Exception error) when (error is System.Data.Common.DbException or DbUpdateException or InvalidOperationException or TimeoutException)
             {
-                await db.Database.MigrateAsync(cancellationToken);
-                await BuiltinBlocks.RegisterAsync(db, scope.ServiceProvider.GetRequiredService<TimeProvider>(), cancellationToken);
+                logger.LogDebug(error, "Preparing the {Database} failed", where);
+                logger.LogCritical("Cannot prepare the {Database}: {Reason}", where, Explain(error));
+                return false;
             }
-        }
-        catch (Exception error) when (error is System.Data.Common.DbException or DbUpdateException or InvalidOperationException)
-        {
-            logger.LogDebug(error, "Preparing the {Database} failed", where);
-            logger.LogCritical("Cannot prepare the {Database}: {Reason}", where, Explain(error));
-            return false;
         }
 
         logger.LogInformation("Using the {Database}", where);
         return true;
+    }
+
+    private static async Task PrepareAsync(OrchestratorDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (db.IsPostgres)
+        {
+            await MigrateOneAtATimeAsync(db, time, cancellationToken);
+            return;
+        }
+
+        // Readers never block the writer and the writer never blocks readers in WAL mode.
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        await db.Database.CloseConnectionAsync();
+        await db.Database.MigrateAsync(cancellationToken);
+        await BuiltinBlocks.RegisterAsync(db, time, cancellationToken);
+    }
+
+    /// <summary>
+    /// What a start-up should wait out: Npgsql's own judgement of a failure as transient (refused or
+    /// reset connections, unknown host names, timeouts, "the database system is starting up").
+    /// </summary>
+    private static bool IsNotReachableYet(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.NpgsqlException { IsTransient: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The advisory lock instances starting on one PostgreSQL database take turns under ("ORCHMIGR").</summary>
@@ -200,6 +245,8 @@ public static class DatabaseSetup
             Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.InsufficientPrivilege } denied =>
                 $"{denied.MessageText}. The server's role must own the database (ALTER DATABASE … OWNER TO …); GRANT ALL ON DATABASE is not enough to create its tables.",
             Npgsql.PostgresException postgres => $"{postgres.MessageText} (SQLSTATE {postgres.SqlState}).",
+            // "Failed to connect to …" alone does not say whether it was refused, timed out or unknown.
+            Npgsql.NpgsqlException { InnerException: { } cause } npgsql => $"{npgsql.Message.TrimEnd('.')} ({cause.Message.TrimEnd('.')})",
             _ => root.Message,
         };
     }

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using FluentAssertions;
+using Npgsql;
 using Orchestrator.Tests.Infrastructure;
 
 namespace Orchestrator.Tests.Data;
@@ -223,6 +224,47 @@ public sealed class ServerLogTestsOnSqlite() : ServerLogTests(DatabaseKind.Sqlit
 
 public sealed class ServerLogTestsOnPostgres() : ServerLogTests(DatabaseKind.Postgres)
 {
+    [Fact]
+    public async Task ADatabaseThatIsNotUpYet_IsWaitedFor_WithALineThatSaysSo_ThenServed()
+    {
+        string connectionString = await PostgresServer.CreateDatabaseAsync();
+        try
+        {
+            var real = new NpgsqlConnectionStringBuilder(connectionString);
+            await using var startingUp = new TcpForwarder(real.Host!, real.Port, refuseFirst: 1);
+            var throughForwarder = new NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = startingUp.Port };
+
+            await using var server = await ServerProcess.StartAsync(DatabaseKind.Postgres, throughForwarder.ConnectionString);
+
+            using var response = await server.Client.GetAsync("/health/ready");
+            ((int)response.StatusCode).Should().Be(200);
+            startingUp.Refused.Should().Be(1);
+            server.Output.Where(line => line.Contains(" WRN] Orchestrator: Waiting for the PostgreSQL database", StringComparison.Ordinal))
+                .Should().ContainSingle().Which.Should().Contain("trying again in 1 s");
+            server.Output.Should().NotContain(line => line.Contains(" FTL] ", StringComparison.Ordinal) || line.Contains(" ERR] ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(connectionString);
+        }
+    }
+
+    [Fact]
+    public async Task ADatabaseThatNeverAnswers_StopsTheServerWithOneClearLine_AfterTheConfiguredWait()
+    {
+        await using var nothing = new TcpForwarder("127.0.0.1", 1, refuseFirst: int.MaxValue);
+        string connectionString = $"Host=127.0.0.1;Port={nothing.Port};Database=orchestrator;Username=orchestrator;Password=x";
+        var options = new ServerStartOptions { Environment = new Dictionary<string, string> { ["Database__ConnectWaitSeconds"] = "2" } };
+
+        var (exitCode, output) = await ServerProcess.RunToExitAsync(DatabaseKind.Postgres, connectionString, options);
+
+        exitCode.Should().NotBe(0);
+        output.Where(line => line.Contains(" WRN] Orchestrator: Waiting for the PostgreSQL database", StringComparison.Ordinal)).Should().HaveCount(1, "pauses of 1 s, then 2 s would pass the 2 s wait");
+        output.Where(line => line.Contains(" FTL] ", StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Should().Contain("Cannot prepare the PostgreSQL database orchestrator");
+        output.Should().NotContain(line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal), "no stack trace");
+    }
+
     [Fact]
     public async Task ARoleThatDoesNotOwnTheDatabase_StopsTheServerWithOneClearLine_AndANonZeroExit()
     {
