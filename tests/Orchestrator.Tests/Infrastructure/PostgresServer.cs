@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Orchestrator.Data;
@@ -8,14 +5,18 @@ using Orchestrator.Data;
 namespace Orchestrator.Tests.Infrastructure;
 
 /// <summary>
-/// The PostgreSQL server the tests use: the one named by <c>ORCHESTRATOR_TEST_POSTGRES</c> (a connection
-/// string with rights to create databases), or else a throwaway cluster started from the installed
-/// binaries in a temporary folder, on a free loopback port, and removed when the test run ends. Every
-/// test gets a fresh database cloned from a migrated template.
+/// The PostgreSQL server the tests use, one per test run, in this order of preference: the one named by
+/// <c>ORCHESTRATOR_TEST_POSTGRES</c> (a connection string with rights to create databases); a container
+/// started through Testcontainers when a Docker engine answers; a throwaway cluster from the installed
+/// server binaries. <c>ORCHESTRATOR_TEST_POSTGRES_VIA=testcontainers</c> (or <c>cluster</c>) insists on
+/// one, so a CI run that has Docker fails rather than quietly falling back. The choice, and why a
+/// preferred one was passed over, is one line of the test output. Every test gets a fresh database
+/// cloned from a migrated template.
 /// </summary>
 public static class PostgresServer
 {
     public const string EnvironmentVariable = "ORCHESTRATOR_TEST_POSTGRES";
+    public const string ViaVariable = "ORCHESTRATOR_TEST_POSTGRES_VIA";
     private const string TemplateDatabase = "orchestrator_template";
 
     private static readonly SemaphoreSlim CreateLock = new(1, 1);
@@ -76,10 +77,10 @@ public static class PostgresServer
         string admin = await Server.Value;
         string name = $"test_{Guid.NewGuid():N}";
         string role = $"role_{Guid.NewGuid():N}";
-        await ExecuteAsync(admin, $"CREATE ROLE {role} LOGIN");
+        await ExecuteAsync(admin, $"CREATE ROLE {role} LOGIN PASSWORD '{role}'");
         await ExecuteAsync(admin, $"CREATE DATABASE {name}");
         await ExecuteAsync(admin, $"GRANT ALL ON DATABASE {name} TO {role}");
-        return new NpgsqlConnectionStringBuilder(WithDatabase(admin, name)) { Username = role }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(WithDatabase(admin, name)) { Username = role, Password = role }.ConnectionString;
     }
 
     public static async Task DropDatabaseAsync(string connectionString)
@@ -106,115 +107,48 @@ public static class PostgresServer
         string? given = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(given))
         {
-            return new NpgsqlConnectionStringBuilder(given) { Pooling = true, MaxPoolSize = 50 }.ConnectionString;
+            var builder = new NpgsqlConnectionStringBuilder(given) { Pooling = true, MaxPoolSize = 50 };
+            TestRunOutput.Say($"PostgreSQL for the tests: the server in {EnvironmentVariable} ({builder.Host}:{builder.Port}).");
+            return builder.ConnectionString;
         }
 
-        string bin = FindBinaries();
-        string root = Path.Combine(Path.GetTempPath(), $"orchestrator-pg-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(root);
-        string data = Path.Combine(root, "data");
-        bool asPostgresUser = Environment.UserName == "root";
-        if (asPostgresUser)
+        string via = (Environment.GetEnvironmentVariable(ViaVariable) ?? "auto").Trim().ToLowerInvariant();
+        if (via is not ("auto" or "testcontainers" or "cluster"))
         {
-            // PostgreSQL refuses to run as root; the cluster belongs to the postgres user.
-            Run("chown", ["-R", "postgres", root]);
+            throw new InvalidOperationException($"{ViaVariable} is '{via}'; it takes auto, testcontainers or cluster.");
         }
 
-        int port = FreePort();
-        RunAs(asPostgresUser, Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
-        RunAs(asPostgresUser, Path.Combine(bin, "pg_ctl"),
-        [
-            "-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "start", "-o",
-            $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-        ]);
-        StopWhenThisProcessEnds(asPostgresUser, bin, data, root);
-
-        string connectionString = new NpgsqlConnectionStringBuilder
+        string? passedOver = null;
+        if (via != "cluster")
         {
-            Host = "127.0.0.1",
-            Port = port,
-            Username = "postgres",
-            Database = "postgres",
-            MaxPoolSize = 50,
-        }.ConnectionString;
-        await ExecuteAsync(connectionString, "SELECT 1");
-        return connectionString;
-    }
-
-    /// <summary>
-    /// The test host is often ended without running its exit handlers, so the cluster is stopped and its
-    /// folder removed by a watchdog of its own: a shell, detached from this process tree (setsid -f), that
-    /// waits for this process to end however it ends, then stops the server and deletes the folder.
-    /// </summary>
-    private static void StopWhenThisProcessEnds(bool asPostgresUser, string bin, string data, string root)
-    {
-        string stop = asPostgresUser
-            ? $"runuser -u postgres -- '{bin}/pg_ctl' -D '{data}' -m immediate stop"
-            : $"'{bin}/pg_ctl' -D '{data}' -m immediate stop";
-        string script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{root}'";
-        var start = new ProcessStartInfo("setsid", ["-f", "sh", "-c", script])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start the cluster's watchdog.");
-        watchdog.WaitForExit();
-    }
-
-    private static string FindBinaries()
-    {
-        var candidates = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d).Select(d => Path.Combine(d, "bin"))
-            : [];
-        foreach (string dir in candidates.Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')))
-        {
-            if (File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")))
+            try
             {
-                return dir;
+                var (connectionString, description) = await PostgresContainer.StartAsync();
+                TestRunOutput.Say($"PostgreSQL for the tests: {description}.");
+                return connectionString;
+            }
+            catch (Exception e) when (via == "auto")
+            {
+                passedOver = $" (not Testcontainers: {FirstLine(e)})";
             }
         }
 
-        throw new InvalidOperationException(
-            $"PostgreSQL tests need a server: set {EnvironmentVariable} to a connection string, or install the PostgreSQL " +
-            "server binaries (initdb, pg_ctl; Debian package 'postgresql') so a throwaway cluster can be started.");
+        var (clusterConnectionString, clusterDescription) = await PostgresCluster.StartAsync();
+        TestRunOutput.Say($"PostgreSQL for the tests: {clusterDescription}{passedOver}.");
+        return clusterConnectionString;
     }
 
-    private static int FreePort()
+    /// <summary>Why Testcontainers could not be used, in a line: the failure and, if it differs, its cause.</summary>
+    private static string FirstLine(Exception e)
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    private static void RunAs(bool asPostgresUser, string file, IReadOnlyList<string> args)
-    {
-        if (asPostgresUser)
+        static string Line(string message)
         {
-            Run("runuser", ["-u", "postgres", "--", file, .. args]);
-        }
-        else
-        {
-            Run(file, args);
-        }
-    }
-
-    private static void Run(string file, IReadOnlyList<string> args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
+            int end = message.IndexOfAny(['\r', '\n']);
+            return (end < 0 ? message : message[..end]).TrimEnd('.');
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
-        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {output}");
-        }
+        string outer = Line(e.Message);
+        string inner = Line(e.GetBaseException().Message);
+        return inner == outer ? outer : $"{outer}: {inner}";
     }
 }
