@@ -66,7 +66,10 @@ cleanup() {
   fi
   run_compose down -v --remove-orphans >/dev/null 2>&1 || say "could not take the stack down"
   rm -f "$log"
-  [ -n "$started_dockerd" ] && { kill "$started_dockerd" 2>/dev/null || true; }
+  if [ -n "$started_dockerd" ]; then
+    kill "$started_dockerd" 2>/dev/null || true
+    for _ in $(seq 30); do kill -0 "$started_dockerd" 2>/dev/null || break; sleep 1; done
+  fi
   exit "$status"
 }
 trap cleanup EXIT

@@ -90,6 +90,8 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         start.Environment["Serilog__MinimumLevel__Default"] = options.LogLevel;
+        // No debugger or diagnostics pipes: a server killed with SIGKILL would leave them in /tmp.
+        start.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var (key, value) in options.Environment)
         {
             start.Environment[key] = value;
