@@ -60,8 +60,9 @@ public static class DatabaseSetup
             }
 
             services.AddDbContextPool<OrchestratorDbContext>(db => db
-                .UseNpgsql(PostgresConnectionString(connectionString))
+                .UseNpgsql(PostgresConnectionString(connectionString), npgsql => npgsql.MaxBatchSize(1000))
                 .UseSnakeCaseNamingConvention()
+                .AddInterceptors(CommitWithLastSaveInterceptor.Instance)
                 .ConfigureWarnings(ConfigureEvents));
         }
         else

@@ -30,6 +30,16 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
 
     public bool IsPostgres => _isPostgres ??= Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
 
+    // The state of CommitWithLastSave for the transaction in progress; reset when it ends, as the
+    // context is pooled.
+    internal bool CommitsWithLastSave { get; set; }
+
+    internal bool AppendCommitToSave { get; set; }
+
+    internal bool CommitAppended { get; set; }
+
+    internal bool CommittedBySave { get; set; }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(OrchestratorDbContext).Assembly);

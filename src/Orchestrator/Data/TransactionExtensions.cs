@@ -17,7 +17,8 @@ public static class TransactionExtensions
     /// <para>
     /// On PostgreSQL, EF's savepoint around each save inside the transaction is turned off: it cost two
     /// round trips per save, and no request here goes on after a failed save: it fails as a whole and
-    /// nothing of it is kept.
+    /// nothing of it is kept. A last save made with <see cref="CommitWithLastSave.SaveChangesAndCommitAsync"/>
+    /// has already committed when <paramref name="work"/> returns.
     /// </para>
     /// </summary>
     public static async Task<T> InTransactionAsync<T>(this OrchestratorDbContext db, Func<Task<T>> work, CancellationToken cancellationToken)
@@ -36,12 +37,19 @@ public static class TransactionExtensions
         try
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            db.CommitsWithLastSave = true;
             T result = await work();
-            await transaction.CommitAsync(cancellationToken);
+            if (!db.CommittedBySave)
+            {
+                await transaction.CommitAsync(cancellationToken);
+            }
+
             return result;
         }
         finally
         {
+            db.CommitsWithLastSave = false;
+            db.CommittedBySave = false;
             db.Database.AutoSavepointsEnabled = savepoints;
             if (writer is not null)
             {

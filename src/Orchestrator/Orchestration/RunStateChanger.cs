@@ -50,12 +50,12 @@ public sealed class RunStateChanger(
     /// <summary>With a policy of the caller's choosing: tests compose policies of the rules they pin.</summary>
     internal Task<OrchestrationResult> SetFlowRunStateAsync(
         Guid flowRunId, State proposed, OrchestrationPolicy policy, Version? clientApiVersion, CancellationToken cancellationToken) =>
-        InOneUnitAsync(flowRunId, () => ChangeFlowRunAsync(flowRunId, proposed, policy, clientApiVersion, cancellationToken), cancellationToken);
+        InOneUnitAsync(flowRunId, () => ChangeFlowRunAsync(flowRunId, proposed, policy, clientApiVersion, commits: true, cancellationToken), cancellationToken);
 
     /// <inheritdoc cref="SetFlowRunStateAsync(Guid, State, OrchestrationPolicy, Version?, CancellationToken)"/>
     internal Task<OrchestrationResult> SetTaskRunStateAsync(
         Guid taskRunId, State proposed, OrchestrationPolicy policy, CancellationToken cancellationToken) =>
-        InOneUnitAsync(taskRunId, () => ChangeTaskRunAsync(taskRunId, proposed, policy, cancellationToken), cancellationToken);
+        InOneUnitAsync(taskRunId, () => ChangeTaskRunAsync(taskRunId, proposed, policy, commits: true, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Marks an overdue run "Late" (SCHEDULED, keeping its scheduled time), unless it stopped waiting
@@ -115,7 +115,7 @@ public sealed class RunStateChanger(
     /// with nothing written, when one of its unique keys (the idempotency key) is already taken.
     /// </summary>
     public Task<bool> TryCreateFlowRunAsync(FlowRun run, State initial, Version? clientApiVersion, CancellationToken cancellationToken) =>
-        TryCreateAsync(run, () => OrchestrateAsync(FlowContext(run, initial, clientApiVersion), MinimalFlowPolicy.Instance, cancellationToken), cancellationToken);
+        TryCreateAsync(run, () => OrchestrateAsync(FlowContext(run, initial, clientApiVersion), MinimalFlowPolicy.Instance, commits: true, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Inserts a new task run with its initial state in one transaction. False, with nothing written, when
@@ -124,10 +124,10 @@ public sealed class RunStateChanger(
     /// every new run a lookup less.
     /// </summary>
     public Task<bool> TryCreateTaskRunAsync(TaskRun run, State initial, CancellationToken cancellationToken) =>
-        TryCreateAsync(run, () => OrchestrateAsync(TaskContext(run, initial), MinimalTaskPolicy.Instance, cancellationToken), cancellationToken);
+        TryCreateAsync(run, () => OrchestrateAsync(TaskContext(run, initial), MinimalTaskPolicy.Instance, commits: true, cancellationToken), cancellationToken);
 
     Task<OrchestrationResult> INestedTransitions.ForceTaskRunStateAsync(Guid taskRunId, State state, CancellationToken cancellationToken) =>
-        ChangeTaskRunAsync(taskRunId, state, MinimalTaskPolicy.Instance, cancellationToken);
+        ChangeTaskRunAsync(taskRunId, state, MinimalTaskPolicy.Instance, commits: false, cancellationToken);
 
     private async Task<OrchestrationResult> InOneUnitAsync(Guid runId, Func<Task<OrchestrationResult>> change, CancellationToken cancellationToken)
     {
@@ -166,18 +166,19 @@ public sealed class RunStateChanger(
     }
 
     private async Task<OrchestrationResult> ChangeFlowRunAsync(
-        Guid flowRunId, State proposed, OrchestrationPolicy policy, Version? clientApiVersion, CancellationToken cancellationToken)
+        Guid flowRunId, State proposed, OrchestrationPolicy policy, Version? clientApiVersion, bool commits, CancellationToken cancellationToken)
     {
         var run = await LockAsync<FlowRun>(db.IsPostgres ? RunQueries.LockFlowRunOnPostgres : RunQueries.FlowRunWithState, flowRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
-        return await OrchestrateAsync(FlowContext(run, proposed, clientApiVersion), policy, cancellationToken);
+        return await OrchestrateAsync(FlowContext(run, proposed, clientApiVersion), policy, commits, cancellationToken);
     }
 
-    private async Task<OrchestrationResult> ChangeTaskRunAsync(Guid taskRunId, State proposed, OrchestrationPolicy policy, CancellationToken cancellationToken)
+    private async Task<OrchestrationResult> ChangeTaskRunAsync(
+        Guid taskRunId, State proposed, OrchestrationPolicy policy, bool commits, CancellationToken cancellationToken)
     {
         var run = await LockAsync<TaskRun>(db.IsPostgres ? RunQueries.LockTaskRunOnPostgres : RunQueries.TaskRunWithState, taskRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
-        return await OrchestrateAsync(TaskContext(run, proposed), policy, cancellationToken);
+        return await OrchestrateAsync(TaskContext(run, proposed), policy, commits, cancellationToken);
     }
 
     private FlowOrchestrationContext FlowContext(FlowRun run, State proposed, Version? clientApiVersion) =>
@@ -214,7 +215,12 @@ public sealed class RunStateChanger(
         return run;
     }
 
-    private async Task<OrchestrationResult> OrchestrateAsync(OrchestrationContext context, OrchestrationPolicy policy, CancellationToken cancellationToken)
+    /// <param name="commits">
+    /// The transition is its transaction's last work, and its batch carries the COMMIT; not so for a
+    /// transition a rule makes inside another one.
+    /// </param>
+    private async Task<OrchestrationResult> OrchestrateAsync(
+        OrchestrationContext context, OrchestrationPolicy policy, bool commits, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         bool isFlow = context is FlowOrchestrationContext;
@@ -232,8 +238,16 @@ public sealed class RunStateChanger(
         await OrchestrationEngine.RunAsync(context, rules, StageState, cancellationToken);
 
         // The new state, the run's bookkeeping and whatever the rules changed go to the database in one
-        // batch. Nothing the rules read depends on the state row being there before this point.
-        await db.SaveChangesAsync(cancellationToken);
+        // batch, with the COMMIT on PostgreSQL. Nothing the rules read depends on the state row being
+        // there before this point.
+        if (commits)
+        {
+            await db.SaveChangesAndCommitAsync(cancellationToken);
+        }
+        else
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
 
         double elapsedMs = stopwatch.Elapsed.TotalMilliseconds;
         OrchestrationTelemetry.EndTransition(activity, context, kind, policy.Name, elapsedMs);
