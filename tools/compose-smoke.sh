@@ -96,6 +96,9 @@ while :; do
   sleep 2
 done
 
+server_uid=$(docker exec "$(run_compose ps -q orchestrator)" id -u)
+[ "$server_uid" != 0 ] || fail "the server runs as root"
+
 address=$(run_compose port orchestrator 4200 | tail -n 1)
 api="http://$address/api"
 say "the server answers on $address"
@@ -117,4 +120,4 @@ state=$(echo "$answer" | field state type)
 [ "$status" = ACCEPT ] && [ "$state" = RUNNING ] || fail "set_state answered $answer"
 stored=$(call GET "/flow_runs/$run" | field state type)
 [ "$stored" = RUNNING ] || fail "the flow run reads back as $stored"
-say "passed: set_state answered ACCEPT with RUNNING, and the run reads back RUNNING"
+say "passed: the server runs as uid $server_uid; set_state answered ACCEPT with RUNNING, and the run reads back RUNNING"
