@@ -13,7 +13,7 @@ namespace Orchestrator.Tests.Data;
 /// </summary>
 public abstract class CommitWithLastSaveTests(DatabaseKind database)
 {
-    private static Flow NewFlow(string name)
+    protected static Flow NewFlow(string name)
     {
         var now = DateTime.UtcNow;
         return new Flow { Id = Ids.New(), Created = now, Updated = now, Name = name };
@@ -83,9 +83,9 @@ public sealed class CommitWithLastSaveTestsOnPostgres() : CommitWithLastSaveTest
 
         var afterCommit = () => app.WithDbAsync(db => db.InTransactionAsync(async () =>
         {
-            db.Add(NewFlowNamed($"first-{Guid.NewGuid():N}"));
+            db.Add(NewFlow($"first-{Guid.NewGuid():N}"));
             await db.SaveChangesAndCommitAsync(CancellationToken.None);
-            db.Add(NewFlowNamed(late));
+            db.Add(NewFlow(late));
             await db.SaveChangesAsync();
             return true;
         }, CancellationToken.None));
@@ -94,7 +94,4 @@ public sealed class CommitWithLastSaveTestsOnPostgres() : CommitWithLastSaveTest
         (await afterCommit.Should().ThrowAsync<Exception>()).Which.GetBaseException().Should().BeOfType<InvalidOperationException>();
         (await app.WithDbAsync(db => db.Flows.AnyAsync(f => f.Name == late))).Should().BeFalse();
     }
-
-    private static Flow NewFlowNamed(string name) =>
-        new() { Id = Ids.New(), Created = DateTime.UtcNow, Updated = DateTime.UtcNow, Name = name };
 }
