@@ -38,8 +38,11 @@ public static class StateTypes
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    /// <summary>The wire spelling, which is also what the database stores.</summary>
-    public static string ToWire(this StateType type) => type.ToString().ToUpperInvariant();
+    /// <summary>
+    /// The wire spelling, which is also what the database stores. Asked for every state written or read,
+    /// and by every log line and span of a transition, so the eight strings are made once.
+    /// </summary>
+    public static string ToWire(this StateType type) => WireSpellings[(int)type];
 
     public static StateType? FromWire(string? value) =>
         value is not null && WireNames.TryGetValue(value, out StateType type) ? type : null;
@@ -48,6 +51,8 @@ public static class StateTypes
     public static string ToMessageName(this StateType? type) => type is { } t ? t.ToWire() : "None";
 
     public static readonly IReadOnlyList<StateType> All = Enum.GetValues<StateType>();
+
+    private static readonly string[] WireSpellings = All.Select(t => t.ToString().ToUpperInvariant()).ToArray();
 
     private static readonly Dictionary<string, StateType> WireNames =
         All.ToDictionary(t => t.ToWire(), StringComparer.Ordinal);

@@ -14,6 +14,19 @@ public enum SetStateStatus
     Abort,
 }
 
+public static class SetStateStatuses
+{
+    /// <summary>The wire spelling (<c>ACCEPT</c>, …), for the transition's log line and its metrics.</summary>
+    public static string ToWire(this SetStateStatus status) => status switch
+    {
+        SetStateStatus.Accept => "ACCEPT",
+        SetStateStatus.Reject => "REJECT",
+        SetStateStatus.Wait => "WAIT",
+        SetStateStatus.Abort => "ABORT",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+}
+
 /// <summary>The <c>details</c> union of an orchestration result, discriminated by <c>type</c>.</summary>
 public sealed record ResponseDetails
 {

@@ -83,7 +83,7 @@ public static class OrchestrationTelemetry
     /// <summary>Ends a transition's telemetry: rule events on its activity, the counters and the duration.</summary>
     public static void EndTransition(Activity? activity, OrchestrationContext context, string kind, string policy, double elapsedMs)
     {
-        string outcome = context.ResponseStatus.ToString().ToUpperInvariant();
+        string outcome = context.ResponseStatus.ToWire();
         var kindTag = new KeyValuePair<string, object?>("run_kind", kind);
         var outcomeTag = new KeyValuePair<string, object?>("outcome", outcome);
         Transitions.Add(1, kindTag, new("policy", policy), outcomeTag);

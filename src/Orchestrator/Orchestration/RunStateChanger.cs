@@ -251,23 +251,32 @@ public sealed class RunStateChanger(
 
         double elapsedMs = stopwatch.Elapsed.TotalMilliseconds;
         OrchestrationTelemetry.EndTransition(activity, context, kind, policy.Name, elapsedMs);
-        string status = context.ResponseStatus.ToString().ToUpperInvariant();
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            LogTransition(context, kind, from, proposed, policy.Name, elapsedMs);
+        }
+
+        return new OrchestrationResult(context.AnsweredState, context.ResponseStatus, context.ResponseDetails);
+    }
+
+    /// <summary>One line per transition; its parts are built only when the line is written.</summary>
+    private void LogTransition(OrchestrationContext context, string kind, StateType? from, State proposed, string policy, double elapsedMs)
+    {
+        string status = context.ResponseStatus.ToWire();
         string validated = context.ValidatedState is { } state ? $"{state.Type.ToWire()} ({state.Name})" : "nothing written";
         string rulesApplied = string.Join(", ", context.Trace);
         if (context.ResponseDetails.Reason is { } reason)
         {
             logger.LogInformation(
                 "Transition of {RunKind} run {RunId}: {From} -> {Proposed} ({ProposedName}) by {Policy} [{Rules}]: {Status}, {Validated}: {Reason} in {ElapsedMs:0.0} ms",
-                kind, context.Run.Id, from.ToMessageName(), proposed.Type.ToWire(), proposed.Name, policy.Name, rulesApplied, status, validated, reason, elapsedMs);
+                kind, context.Run.Id, from.ToMessageName(), proposed.Type.ToWire(), proposed.Name, policy, rulesApplied, status, validated, reason, elapsedMs);
         }
         else
         {
             logger.LogInformation(
                 "Transition of {RunKind} run {RunId}: {From} -> {Proposed} ({ProposedName}) by {Policy} [{Rules}]: {Status}, {Validated} in {ElapsedMs:0.0} ms",
-                kind, context.Run.Id, from.ToMessageName(), proposed.Type.ToWire(), proposed.Name, policy.Name, rulesApplied, status, validated, elapsedMs);
+                kind, context.Run.Id, from.ToMessageName(), proposed.Type.ToWire(), proposed.Name, policy, rulesApplied, status, validated, elapsedMs);
         }
-
-        return new OrchestrationResult(context.AnsweredState, context.ResponseStatus, context.ResponseDetails);
     }
 
     /// <summary>
