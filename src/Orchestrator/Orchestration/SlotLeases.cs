@@ -13,13 +13,19 @@ namespace Orchestrator.Orchestration;
 /// </summary>
 public static class SlotLeases
 {
-    /// <summary>The latest sign of life of a slot holder, or null when its flow run no longer exists.</summary>
-    public static async Task<DateTime?> LastSignOfLifeAsync(OrchestratorDbContext db, Guid flowRunId, CancellationToken cancellationToken)
+    /// <summary>What a slot holder's flow run says about it, or null when the flow run no longer exists.</summary>
+    /// <param name="State">The flow run's state type (null before its first state).</param>
+    /// <param name="LastSignOfLife">The latest of the flow run's and its task runs' changes and its logs.</param>
+    public readonly record struct FlowRunSigns(StateType? State, DateTime LastSignOfLife);
+
+    /// <summary>The flow run's state and its latest sign of life, in one statement.</summary>
+    public static async Task<FlowRunSigns?> ReadAsync(OrchestratorDbContext db, Guid flowRunId, CancellationToken cancellationToken)
     {
         var signs = await db.FlowRuns.AsNoTracking()
             .Where(f => f.Id == flowRunId)
             .Select(f => new
             {
+                f.StateType,
                 f.Updated,
                 Tasks = db.TaskRuns.Where(t => t.FlowRunId == flowRunId).Max(t => (DateTime?)t.Updated),
                 Logs = db.Logs.Where(l => l.FlowRunId == flowRunId).Max(l => (DateTime?)l.Created),
@@ -39,7 +45,7 @@ public static class SlotLeases
             }
         }
 
-        return latest;
+        return new FlowRunSigns(signs.StateType, latest);
     }
 
     /// <summary>The message of a task run crashed because its flow run ended while it held a slot.</summary>

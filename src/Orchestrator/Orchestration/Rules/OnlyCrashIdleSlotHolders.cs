@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
 
 namespace Orchestrator.Orchestration.Rules;
@@ -23,16 +22,14 @@ public sealed class OnlyCrashIdleSlotHolders : OrchestrationRule<TaskOrchestrati
             return;
         }
 
-        Guid flowRunId = context.TaskRun.FlowRunId;
-        StateType? flowState = await context.Db.FlowRuns.AsNoTracking()
-            .Where(f => f.Id == flowRunId).Select(f => f.StateType).FirstOrDefaultAsync(cancellationToken);
-        if (flowState is { } type && StateSets.Terminal.Contains(type))
+        // A flow run that is gone or ended leaves nothing to wait for.
+        var signs = await SlotLeases.ReadAsync(context.Db, context.TaskRun.FlowRunId, cancellationToken);
+        if (signs is not { } flowRun || flowRun.State is { } state && StateSets.Terminal.Contains(state))
         {
             return;
         }
 
-        DateTime? lastSign = await SlotLeases.LastSignOfLifeAsync(context.Db, flowRunId, cancellationToken);
-        if (lastSign is { } last && !SlotLeases.IsExpired(last, context.Now, context.Options))
+        if (!SlotLeases.IsExpired(flowRun.LastSignOfLife, context.Now, context.Options))
         {
             AbortTransition(context, "The task run's slot lease has not expired.");
         }

@@ -70,7 +70,7 @@ public sealed class SlotReaper(IServiceScopeFactory scopes, TimeProvider time, I
                     DateTime now = Time.UtcNow();
                     DateTime seen = run.Flow is { } flow && flow.Updated > run.Updated ? flow.Updated : run.Updated;
                     if (!SlotLeases.IsExpired(seen, now, Settings)
-                        || await SlotLeases.LastSignOfLifeAsync(db, run.FlowRunId, cancellationToken) is { } last && !SlotLeases.IsExpired(last, now, Settings))
+                        || await SlotLeases.ReadAsync(db, run.FlowRunId, cancellationToken) is { } signs && !SlotLeases.IsExpired(signs.LastSignOfLife, now, Settings))
                     {
                         continue;
                     }
