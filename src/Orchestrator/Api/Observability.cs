@@ -128,11 +128,10 @@ public static class Observability
         private readonly TimeProvider _time;
         private readonly Lock _gate = new();
         private readonly System.Diagnostics.Metrics.Meter _meter = new(OrchestrationTelemetry.Name);
+        private readonly TimeSpan _maxAge;
         private Snapshot _snapshot = new([], [], DateTime.MinValue);
 
         private sealed record Snapshot(List<(string Tag, int InUse, int Limit)> Limits, List<(string State, int Count)> FlowRuns, DateTime Taken);
-
-        private readonly TimeSpan _maxAge;
 
         public StoredGauges(IServiceScopeFactory scopes, TimeProvider time, TelemetryOptions options)
         {
@@ -140,14 +139,13 @@ public static class Observability
             _time = time;
             _maxAge = TimeSpan.FromSeconds(options.DatabaseGaugeSeconds);
             // A meter of this server's own, so its gauges end with it (tests host many servers in one process).
-            var meter = _meter;
-            meter.CreateObservableGauge("orchestrator.slots.in_use", () => Read().Limits.Select(l => new Measurement<int>(l.InUse, new KeyValuePair<string, object?>("tag", l.Tag))),
+            _meter.CreateObservableGauge("orchestrator.slots.in_use", () => Read().Limits.Select(l => new Measurement<int>(l.InUse, new KeyValuePair<string, object?>("tag", l.Tag))),
                 "{slot}", "Concurrency slots held, by tag.");
-            meter.CreateObservableGauge("orchestrator.slots.limit", () => Read().Limits.Select(l => new Measurement<int>(l.Limit, new KeyValuePair<string, object?>("tag", l.Tag))),
+            _meter.CreateObservableGauge("orchestrator.slots.limit", () => Read().Limits.Select(l => new Measurement<int>(l.Limit, new KeyValuePair<string, object?>("tag", l.Tag))),
                 "{slot}", "The concurrency limit of each tag.");
-            meter.CreateObservableGauge("orchestrator.slots.waiters", () => OrchestrationTelemetry.WaitersByTag(_time.UtcNow()).Select(w => new Measurement<int>(w.Value, new KeyValuePair<string, object?>("tag", w.Key))),
+            _meter.CreateObservableGauge("orchestrator.slots.waiters", () => OrchestrationTelemetry.WaitersByTag(_time.UtcNow()).Select(w => new Measurement<int>(w.Value, new KeyValuePair<string, object?>("tag", w.Key))),
                 "{task_run}", "Task runs this instance told to WAIT for a full limit and not yet due back, by tag.");
-            meter.CreateObservableGauge("orchestrator.flow_runs", () => Read().FlowRuns.Select(r => new Measurement<int>(r.Count, new KeyValuePair<string, object?>("state", r.State))),
+            _meter.CreateObservableGauge("orchestrator.flow_runs", () => Read().FlowRuns.Select(r => new Measurement<int>(r.Count, new KeyValuePair<string, object?>("state", r.State))),
                 "{flow_run}", "Flow runs waiting or running: SCHEDULED, LATE (scheduled and marked Late), PENDING, RUNNING.");
         }
 
@@ -179,12 +177,19 @@ public static class Observability
             var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
             var limits = db.ConcurrencyLimits.AsNoTracking().Select(l => new { l.Tag, l.ActiveSlots, l.Limit }).ToList()
                 .Select(l => (l.Tag, l.ActiveSlots.Count, l.Limit)).ToList();
+            // One statement counts the four groups; a group with no runs is not returned and reads 0.
+            var counts = db.FlowRuns.AsNoTracking()
+                .Where(r => r.StateType == StateType.Scheduled || r.StateType == StateType.Pending || r.StateType == StateType.Running)
+                .GroupBy(r => new { r.StateType, Late = r.StateType == StateType.Scheduled && r.StateName == "Late" })
+                .Select(g => new { g.Key.StateType, g.Key.Late, Count = g.Count() })
+                .ToList();
+            int Count(StateType type, bool late) => counts.Where(c => c.StateType == type && c.Late == late).Sum(c => c.Count);
             var states = new List<(string, int)>
             {
-                ("SCHEDULED", db.FlowRuns.Count(r => r.StateType == StateType.Scheduled && r.StateName != "Late")),
-                ("LATE", db.FlowRuns.Count(r => r.StateType == StateType.Scheduled && r.StateName == "Late")),
-                ("PENDING", db.FlowRuns.Count(r => r.StateType == StateType.Pending)),
-                ("RUNNING", db.FlowRuns.Count(r => r.StateType == StateType.Running)),
+                ("SCHEDULED", Count(StateType.Scheduled, late: false)),
+                ("LATE", Count(StateType.Scheduled, late: true)),
+                ("PENDING", Count(StateType.Pending, late: false)),
+                ("RUNNING", Count(StateType.Running, late: false)),
             };
             return new Snapshot(limits, states, _time.UtcNow());
         }
