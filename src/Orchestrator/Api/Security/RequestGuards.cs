@@ -19,34 +19,38 @@ public sealed class ServerOptions
 /// </summary>
 public static class RequestGuards
 {
-    public static IApplicationBuilder UseRequestGuards(this IApplicationBuilder app, ServerOptions options) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseRequestGuards(this IApplicationBuilder app, ServerOptions options)
     {
-        if (!IsSafe(context.Request.Method) && context.Request.Headers.Origin is [{ } origin, ..] && !IsAllowedOrigin(context.Request, origin, options))
+        string tooLarge = TooLarge(options);
+        return app.Use(async (context, next) =>
         {
-            // A page of another site can POST here without a preflight (a form, or text/plain); it must
-            // not change anything. Same-origin pages and configured origins may.
-            await Refuse(context, StatusCodes.Status403Forbidden, $"Requests from the origin {origin} are not allowed; add it to Server:AllowedOrigins.");
-            return;
-        }
+            if (!IsSafe(context.Request.Method) && context.Request.Headers.Origin is [{ } origin, ..] && !IsAllowedOrigin(context.Request, origin, options))
+            {
+                // A page of another site can POST here without a preflight (a form, or text/plain); it must
+                // not change anything. Same-origin pages and configured origins may.
+                await Refuse(context, StatusCodes.Status403Forbidden, $"Requests from the origin {origin} are not allowed; add it to Server:AllowedOrigins.");
+                return;
+            }
 
-        if (context.Request.ContentLength > options.MaxRequestBodyBytes)
-        {
-            context.Response.Headers.Connection = "close";
-            await Refuse(context, StatusCodes.Status413PayloadTooLarge, TooLarge(options));
-            await DiscardBodyAsync(context, options);
-            return;
-        }
+            if (context.Request.ContentLength > options.MaxRequestBodyBytes)
+            {
+                context.Response.Headers.Connection = "close";
+                await Refuse(context, StatusCodes.Status413PayloadTooLarge, tooLarge);
+                await DiscardBodyAsync(context, options);
+                return;
+            }
 
-        // A body without a length (chunked) is counted as it is read: Kestrel stops at its limit, and
-        // other servers (the in-memory test server) at this stream's.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = options.MaxRequestBodyBytes;
-        }
+            // A body without a length (chunked) is counted as it is read: Kestrel stops at its limit (set
+            // where it is configured), other servers (the in-memory test server) at this stream's. A body
+            // with a length was checked above and cannot run longer.
+            if (context.Request.ContentLength is null)
+            {
+                context.Request.Body = new LimitedStream(context.Request.Body, options.MaxRequestBodyBytes, tooLarge);
+            }
 
-        context.Request.Body = new LimitedStream(context.Request.Body, options.MaxRequestBodyBytes, TooLarge(options));
-        await next(context);
-    });
+            await next(context);
+        });
+    }
 
     /// <summary>
     /// The refused body is read and dropped, up to a few times the limit, so a client that sends it all
