@@ -41,7 +41,10 @@ public static class CommitWithLastSave
     }
 }
 
-/// <summary>Appends the COMMIT to the save <see cref="CommitWithLastSave"/> asked for, and guards against misuse.</summary>
+/// <summary>
+/// Appends the COMMIT to the save <see cref="CommitWithLastSave"/> asked for. A statement after it needs
+/// no guard here: EF hands it the finished transaction, which Npgsql refuses.
+/// </summary>
 internal sealed class CommitWithLastSaveInterceptor : DbCommandInterceptor
 {
     public static readonly CommitWithLastSaveInterceptor Instance = new();
@@ -77,11 +80,6 @@ internal sealed class CommitWithLastSaveInterceptor : DbCommandInterceptor
         if (eventData.Context is not OrchestratorDbContext db)
         {
             return;
-        }
-
-        if (db.CommittedBySave)
-        {
-            throw new InvalidOperationException("A statement after the save that committed its transaction: it would run outside the transaction.");
         }
 
         if (db.AppendCommitToSave && eventData.CommandSource == CommandSource.SaveChanges)

@@ -90,7 +90,7 @@ public sealed class CommitWithLastSaveTestsOnPostgres() : CommitWithLastSaveTest
             return true;
         }, CancellationToken.None));
 
-        // Npgsql refuses the finished transaction itself; the interceptor's own check backs it up.
+        // Npgsql refuses the finished transaction EF hands the statement.
         (await afterCommit.Should().ThrowAsync<Exception>()).Which.GetBaseException().Should().BeOfType<InvalidOperationException>();
         (await app.WithDbAsync(db => db.Flows.AnyAsync(f => f.Name == late))).Should().BeFalse();
     }

@@ -129,7 +129,7 @@ public static class PostgresServer
             }
             catch (Exception e) when (via == "auto")
             {
-                passedOver = $" (not Testcontainers: {FirstLine(e)})";
+                passedOver = $" (not Testcontainers: {WhyNot(e)})";
             }
         }
 
@@ -139,7 +139,7 @@ public static class PostgresServer
     }
 
     /// <summary>Why Testcontainers could not be used, in a line: the failure and, if it differs, its cause.</summary>
-    private static string FirstLine(Exception e)
+    private static string WhyNot(Exception e)
     {
         static string Line(string message)
         {
