@@ -121,7 +121,8 @@ public sealed class RunStateChanger(
     /// Inserts a new task run with its initial state in one transaction. False, with nothing written, when
     /// the (flow run, task key, dynamic key) is taken: an earlier attempt of the flow or a concurrent
     /// request created it. Trying the insert first costs that rare case a rolled-back transaction, and
-    /// every new run a lookup less.
+    /// every new run a lookup less. The initial state is decided before the insert is known to succeed;
+    /// a failed insert rolls back whatever that decision wrote.
     /// </summary>
     public Task<bool> TryCreateTaskRunAsync(TaskRun run, State initial, CancellationToken cancellationToken) =>
         TryCreateAsync(run, () => OrchestrateAsync(TaskContext(run, initial), MinimalTaskPolicy.Instance, commits: true, cancellationToken), cancellationToken);
@@ -151,9 +152,15 @@ public sealed class RunStateChanger(
         {
             return await db.InTransactionAsync(async () =>
             {
-                // The run is saved before its first state: each of the two rows points at the other.
                 db.Add(run);
-                await db.SaveChangesAsync(cancellationToken);
+                if (!db.IsPostgres)
+                {
+                    // SQLite checks the state's reference to its run at the insert, so the run goes first.
+                    // On PostgreSQL the check waits for the commit, and the run, its first state and the
+                    // COMMIT go out in one batch; a taken key fails that batch as it would this save.
+                    await db.SaveChangesAsync(cancellationToken);
+                }
+
                 await setInitialState();
                 return true;
             }, cancellationToken);

@@ -13,6 +13,13 @@ internal static class RunConfiguration
         builder.Property(r => r.EmpiricalPolicy).HasJsonConversion();
     }
 
+    /// <summary>
+    /// A state row references its run in the database (a foreign key with ON DELETE CASCADE, deferred to
+    /// the commit on PostgreSQL), but not in EF's model: there the run already points at its current
+    /// state, and EF refuses to save two new rows that point at each other. Known only one way round, a
+    /// new run and its first state go out in one batch, the state first, and PostgreSQL checks the
+    /// reference when the batch's COMMIT arrives.
+    /// </summary>
     public static void ConfigureStateFields<TState>(EntityTypeBuilder<TState> builder) where TState : RunState
     {
         builder.HasKey(s => s.Id);
@@ -74,8 +81,9 @@ internal sealed class FlowRunStateConfiguration : IEntityTypeConfiguration<FlowR
 {
     public void Configure(EntityTypeBuilder<FlowRunState> builder)
     {
+        // The state's reference to its run (ON DELETE CASCADE) is declared by the migrations only; see
+        // RunConfiguration.ConfigureStateFields.
         RunConfiguration.ConfigureStateFields(builder);
-        builder.HasOne<FlowRun>().WithMany().HasForeignKey(s => s.FlowRunId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(s => new { s.FlowRunId, s.Timestamp }).IsUnique();
     }
 }
@@ -84,8 +92,8 @@ internal sealed class TaskRunStateConfiguration : IEntityTypeConfiguration<TaskR
 {
     public void Configure(EntityTypeBuilder<TaskRunState> builder)
     {
+        // The state's reference to its run: as for flow run states.
         RunConfiguration.ConfigureStateFields(builder);
-        builder.HasOne<TaskRun>().WithMany().HasForeignKey(s => s.TaskRunId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(s => new { s.TaskRunId, s.Timestamp }).IsUnique();
     }
 }
