@@ -62,7 +62,7 @@ public static class DatabaseSetup
             services.AddDbContextPool<OrchestratorDbContext>(db => db
                 .UseNpgsql(PostgresConnectionString(connectionString), npgsql => npgsql.MaxBatchSize(1000))
                 .UseSnakeCaseNamingConvention()
-                .AddInterceptors(CommitWithLastSaveInterceptor.Instance)
+                .AddInterceptors(CommitWithLastSaveInterceptor.Instance, RowLockInterceptor.Instance)
                 .ConfigureWarnings(ConfigureEvents));
         }
         else

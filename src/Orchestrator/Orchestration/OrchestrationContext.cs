@@ -121,9 +121,12 @@ public sealed class TaskOrchestrationContext(
 
     public override Run Run => TaskRun;
 
+    /// <summary>The parent flow run's run count as the task run's lock read it, when the lock did.</summary>
+    internal Task<int?>? FlowRunRunCountAtLock { get; init; }
+
     /// <summary>The run count of the parent flow run, or null when it no longer exists.</summary>
     public Task<int?> ReadFlowRunRunCountAsync(CancellationToken cancellationToken = default) =>
-        RunQueries.FlowRunRunCount(Db, TaskRun.FlowRunId, cancellationToken);
+        FlowRunRunCountAtLock ?? RunQueries.FlowRunRunCount(Db, TaskRun.FlowRunId, cancellationToken);
 }
 
 /// <summary>What one rule did in a transition (<c>passed</c>, <c>rejected</c>, <c>delayed</c>, …, or <c>fizzled</c>).</summary>

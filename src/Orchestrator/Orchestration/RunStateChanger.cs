@@ -175,24 +175,27 @@ public sealed class RunStateChanger(
     private async Task<OrchestrationResult> ChangeFlowRunAsync(
         Guid flowRunId, State proposed, OrchestrationPolicy policy, Version? clientApiVersion, bool commits, CancellationToken cancellationToken)
     {
-        var run = await LockAsync<FlowRun>(db.IsPostgres ? RunQueries.LockFlowRunOnPostgres : RunQueries.FlowRunWithState, flowRunId, cancellationToken)
+        var run = await RunQueries.FlowRunForTransition(db, flowRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Flow run with id {flowRunId} not found");
+        await LoadStateMissedByLockAsync(run, cancellationToken);
         return await OrchestrateAsync(FlowContext(run, proposed, clientApiVersion), policy, commits, cancellationToken);
     }
 
     private async Task<OrchestrationResult> ChangeTaskRunAsync(
         Guid taskRunId, State proposed, OrchestrationPolicy policy, bool commits, CancellationToken cancellationToken)
     {
-        var run = await LockAsync<TaskRun>(db.IsPostgres ? RunQueries.LockTaskRunOnPostgres : RunQueries.TaskRunWithState, taskRunId, cancellationToken)
+        var locked = await RunQueries.TaskRunForTransition(db, taskRunId, cancellationToken)
             ?? throw new ObjectNotFoundException($"Task run with id {taskRunId} not found");
-        return await OrchestrateAsync(TaskContext(run, proposed), policy, commits, cancellationToken);
+        bool waited = await LoadStateMissedByLockAsync(locked.Run, cancellationToken);
+        var context = TaskContext(locked.Run, proposed, waited ? null : Task.FromResult(locked.FlowRunRunCount));
+        return await OrchestrateAsync(context, policy, commits, cancellationToken);
     }
 
     private FlowOrchestrationContext FlowContext(FlowRun run, State proposed, Version? clientApiVersion) =>
         new(db, time, this, run, run.State?.ToState(), proposed) { Options = options.Value, ClientApiVersion = clientApiVersion };
 
-    private TaskOrchestrationContext TaskContext(TaskRun run, State proposed) =>
-        new(db, time, this, run, run.State?.ToState(), proposed) { Options = options.Value };
+    private TaskOrchestrationContext TaskContext(TaskRun run, State proposed, Task<int?>? flowRunRunCountAtLock = null) =>
+        new(db, time, this, run, run.State?.ToState(), proposed) { Options = options.Value, FlowRunRunCountAtLock = flowRunRunCountAtLock };
 
     /// <summary>
     /// Decision D3: the run row is locked for the rest of the transaction, so two proposals for one run
@@ -202,24 +205,26 @@ public sealed class RunStateChanger(
     /// state rows of the snapshot taken before the wait, where the run's new state does not exist yet:
     /// the run then comes back pointing at a state that did not load, and a second statement, with a
     /// snapshot of its own, reads it (the race tests catch a transition decided from a stale state).
+    /// True then: whatever else the lock's statement read is as old as that snapshot.
     /// SQLite transactions here are immediate, which already serializes every writer.
     /// </summary>
-    private async Task<TRun?> LockAsync<TRun>(Func<OrchestratorDbContext, Guid, CancellationToken, Task<TRun?>> query, Guid id, CancellationToken cancellationToken)
-        where TRun : Run
+    private async Task<bool> LoadStateMissedByLockAsync(Run run, CancellationToken cancellationToken)
     {
-        var run = await query(db, id, cancellationToken);
-        if (run?.StateId is not null)
+        if (run.StateId is null)
         {
-            var current = db.Entry((object)run).Reference(nameof(TaskRun.State));
-            if (current.CurrentValue is null)
-            {
-                // The include marked the reference loaded, and a loaded reference is not read again.
-                current.IsLoaded = false;
-                await current.LoadAsync(cancellationToken);
-            }
+            return false;
         }
 
-        return run;
+        var current = db.Entry((object)run).Reference(nameof(TaskRun.State));
+        if (current.CurrentValue is not null)
+        {
+            return false;
+        }
+
+        // A reference the query returned as null counts as loaded, and a loaded reference is not read again.
+        current.IsLoaded = false;
+        await current.LoadAsync(cancellationToken);
+        return true;
     }
 
     /// <param name="commits">

@@ -45,17 +45,19 @@ public abstract class UpdateFlowRunTrackerOnTasksTests(DatabaseKind database)
     }
 
     [Fact]
-    public async Task TRACK_02_UnreadableFlowRun_Is404AndRollsEverythingBack()
+    public async Task TRACK_02_FlowRunDeletedDuringTheTransition_IsAbortedAndRollsEverythingBack()
     {
         await using var app = await TestApp.StartAsync(database);
         Guid task = await app.RunInStateAsync("task", new { type = "PENDING" });
         await app.UpdateTaskRunAsync(task, r => r.FlowRunRunCount = 1);
-        // Listed after the tracker, so its after hook runs first and the tracker finds no flow run.
+        // Listed after the tracker, so its after hook runs first. The tracker takes the count the task
+        // run's lock read; the deletion took the task run with it, so the transition cannot be written.
         var policy = Policy(() => new UpdateFlowRunTrackerOnTasks(), () => new DeleteParentFlowRunAfterwards());
 
-        var act = () => app.ProposeAsync("task", task, Proposal(StateType.Running), policy);
+        var result = await app.ProposeAsync("task", task, Proposal(StateType.Running), policy);
 
-        (await act.Should().ThrowAsync<ObjectNotFoundException>()).Which.Message.Should().StartWith("Unable to read flow run associated with task run:");
+        result.Status.Should().Be(SetStateStatus.Abort);
+        result.Details.Reason.Should().Be(RunStateChanger.WriteFailedReason);
         var run = await app.TaskRunAsync(task);
         run.FlowRunRunCount.Should().Be(1);
         run.StateType.Should().Be(StateType.Pending);
