@@ -199,12 +199,12 @@ public sealed class RunStateChanger(
 
     /// <summary>
     /// Decision D3: the run row is locked for the rest of the transaction, so two proposals for one run
-    /// are decided one after the other. On PostgreSQL the lock is taken in a subquery and the current
-    /// state joined to it, in one statement. When that statement had to wait for another transition of
-    /// the run, the lock returns the run row as that transition left it, but the join still reads the
-    /// state rows of the snapshot taken before the wait, where the run's new state does not exist yet:
-    /// the run then comes back pointing at a state that did not load, and a second statement, with a
-    /// snapshot of its own, reads it (the race tests catch a transition decided from a stale state).
+    /// are decided one after the other. On PostgreSQL one statement locks the run row (FOR UPDATE OF the
+    /// run only) and joins its current state. When that statement had to wait for another transition of
+    /// the run, PostgreSQL rechecks the row as that transition left it, but with the state rows of the
+    /// snapshot taken before the wait, where the run's new state does not exist yet: the run then comes
+    /// back pointing at a state that did not load, and a second statement, with a snapshot of its own,
+    /// reads it (RowLocksTests pins this; the race tests catch a transition decided from a stale state).
     /// True then: whatever else the lock's statement read is as old as that snapshot.
     /// SQLite transactions here are immediate, which already serializes every writer.
     /// </summary>

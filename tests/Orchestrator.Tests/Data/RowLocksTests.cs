@@ -69,4 +69,63 @@ public sealed class RowLocksTests
             return true;
         }, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task ALockThatWaitedForAnotherTransition_ReturnsTheRunAsThatTransitionLeftIt_NotItsOldState()
+    {
+        await using var app = await TestApp.StartAsync(DatabaseKind.Postgres);
+        Guid id = await app.RunInStateAsync("task", new { type = "PENDING" });
+        Guid oldState = (await app.TaskRunAsync(id)).StateId!.Value;
+        Guid newState = Guid.NewGuid();
+
+        // Another transition: the run locked, a new state written, not yet committed.
+        await using var other = new NpgsqlConnection(app.ConnectionString);
+        await other.OpenAsync();
+        await using var transition = await other.BeginTransactionAsync();
+        await using (var write = new NpgsqlCommand(
+            """
+            SELECT id FROM task_run WHERE id = @id FOR UPDATE;
+            INSERT INTO task_run_state (id, created, updated, task_run_id, type, name, timestamp, state_details)
+                SELECT @state, now(), now(), id, 'RUNNING', 'Running', now() + interval '1 second', '{}' FROM task_run WHERE id = @id;
+            UPDATE task_run SET state_id = @state, state_type = 'RUNNING', state_name = 'Running' WHERE id = @id;
+            """, other, transition))
+        {
+            write.Parameters.AddWithValue("id", id);
+            write.Parameters.AddWithValue("state", newState);
+            await write.ExecuteNonQueryAsync();
+        }
+
+        var waiting = app.WithDbAsync(db => db.InTransactionAsync(
+            () => RunQueries.TaskRunForTransition(db, id, CancellationToken.None), CancellationToken.None));
+        await WaitUntilALockIsAwaitedAsync(app);
+        await transition.CommitAsync();
+        var locked = await waiting;
+
+        locked.Should().NotBeNull("a lock that waited still returns the row");
+        locked!.Run.StateId.Should().Be(newState);
+        locked.Run.StateType.Should().Be(Orchestrator.Data.StateType.Running);
+        // The joined state is from the snapshot before the wait, where the new state did not exist: it
+        // comes back empty (never the old state), which tells the transition to read it anew.
+        locked.State.Should().BeNull();
+        oldState.Should().NotBe(newState);
+    }
+
+    private static async Task WaitUntilALockIsAwaitedAsync(TestApp app)
+    {
+        await using var watcher = new NpgsqlConnection(app.ConnectionString);
+        await watcher.OpenAsync();
+        await using var waiting = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", watcher);
+        for (var attempt = 0; attempt < 500; attempt++)
+        {
+            if ((long)(await waiting.ExecuteScalarAsync())! > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException("The lock query never waited for the other transition's lock.");
+    }
 }
