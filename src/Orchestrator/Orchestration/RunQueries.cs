@@ -60,5 +60,8 @@ internal static class RunQueries
     }
 }
 
-/// <summary>A task run as its transition reads it; the count is null when the flow run no longer exists.</summary>
+/// <summary>
+/// A task run as its transition reads it. <see cref="State"/> is selected so that EF loads it and sets it
+/// as the tracked run's current state; the count is null when the flow run no longer exists.
+/// </summary>
 internal sealed record LockedTaskRun(TaskRun Run, TaskRunState? State, int? FlowRunRunCount);
