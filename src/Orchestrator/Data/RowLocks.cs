@@ -10,7 +10,9 @@ namespace Orchestrator.Data;
 /// <c>FromSql</c> query with parameters is never cached: EF expands its parameters, and so generates its
 /// SQL, on every run. A query tagged with one of these tags (<c>TagWith</c>) stays a LINQ query that EF
 /// translates once, and <see cref="RowLockInterceptor"/> appends the locking clause for the tagged table
-/// to the command. Tags are constants so that compiled queries can carry them.
+/// to the command. Tags are constants so that compiled queries can carry them. On SQLite, where the
+/// interceptor is not registered, a tag stays a comment: its transactions here are immediate, which
+/// already serializes every writer.
 /// </summary>
 public static class RowLocks
 {

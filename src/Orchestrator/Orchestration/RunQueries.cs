@@ -11,16 +11,11 @@ namespace Orchestrator.Orchestration;
 /// </summary>
 internal static class RunQueries
 {
-    // On PostgreSQL the run row is locked (RowLocks); the current state is joined to it.
+    // The tag locks the run row on PostgreSQL (RowLocks); on SQLite, whose transactions here are
+    // immediate and so already serialize every writer, it stays a comment. The current state is joined.
     private static readonly PerModel<Func<OrchestratorDbContext, Guid, CancellationToken, Task<LockedTaskRun?>>> LockTaskRun = new(() =>
         EF.CompileAsyncQuery((OrchestratorDbContext db, Guid id, CancellationToken _) =>
             db.TaskRuns.TagWith(RowLocks.TaskRun).Where(r => r.Id == id)
-                .Select(r => new LockedTaskRun(r, r.State, db.FlowRuns.Where(f => f.Id == r.FlowRunId).Select(f => (int?)f.RunCount).FirstOrDefault()))
-                .FirstOrDefault()));
-
-    private static readonly PerModel<Func<OrchestratorDbContext, Guid, CancellationToken, Task<LockedTaskRun?>>> ReadTaskRun = new(() =>
-        EF.CompileAsyncQuery((OrchestratorDbContext db, Guid id, CancellationToken _) =>
-            db.TaskRuns.Where(r => r.Id == id)
                 .Select(r => new LockedTaskRun(r, r.State, db.FlowRuns.Where(f => f.Id == r.FlowRunId).Select(f => (int?)f.RunCount).FirstOrDefault()))
                 .FirstOrDefault()));
 
@@ -28,21 +23,17 @@ internal static class RunQueries
         EF.CompileAsyncQuery((OrchestratorDbContext db, Guid id, CancellationToken _) =>
             db.FlowRuns.TagWith(RowLocks.FlowRun).Include(r => r.State).FirstOrDefault(r => r.Id == id)));
 
-    private static readonly PerModel<Func<OrchestratorDbContext, Guid, CancellationToken, Task<FlowRun?>>> ReadFlowRun = new(() =>
-        EF.CompileAsyncQuery((OrchestratorDbContext db, Guid id, CancellationToken _) =>
-            db.FlowRuns.Include(r => r.State).FirstOrDefault(r => r.Id == id)));
-
     /// <summary>
     /// The task run (tracked) with its current state and its flow run's run count, in one statement,
     /// locked on PostgreSQL. A task going to RUNNING records that count, and one leaving a terminal state
     /// compares against it, so the count rides with the lock instead of costing a round trip of its own.
     /// </summary>
     public static Task<LockedTaskRun?> TaskRunForTransition(OrchestratorDbContext db, Guid id, CancellationToken cancellationToken) =>
-        (db.IsPostgres ? LockTaskRun : ReadTaskRun).For(db)(db, id, cancellationToken);
+        LockTaskRun.For(db)(db, id, cancellationToken);
 
     /// <summary>The flow run (tracked) with its current state, locked on PostgreSQL.</summary>
     public static Task<FlowRun?> FlowRunForTransition(OrchestratorDbContext db, Guid id, CancellationToken cancellationToken) =>
-        (db.IsPostgres ? LockFlowRun : ReadFlowRun).For(db)(db, id, cancellationToken);
+        LockFlowRun.For(db)(db, id, cancellationToken);
 
     public static Task<int?> FlowRunRunCount(OrchestratorDbContext db, Guid id, CancellationToken cancellationToken) =>
         db.FlowRuns.Where(f => f.Id == id).Select(f => (int?)f.RunCount).FirstOrDefaultAsync(cancellationToken);
