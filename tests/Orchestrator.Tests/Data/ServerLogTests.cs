@@ -239,8 +239,9 @@ public sealed class ServerLogTestsOnPostgres() : ServerLogTests(DatabaseKind.Pos
             using var response = await server.Client.GetAsync("/health/ready");
             ((int)response.StatusCode).Should().Be(200);
             startingUp.Refused.Should().Be(1);
-            server.Output.Where(line => line.Contains(" WRN] Orchestrator: Waiting for the PostgreSQL database", StringComparison.Ordinal))
-                .Should().ContainSingle().Which.Should().Contain("trying again in 1 s");
+            static bool Waiting(string line) => line.Contains(" WRN] Orchestrator: Waiting for the PostgreSQL database", StringComparison.Ordinal);
+            (await server.WaitForLineAsync(Waiting)).Should().Contain("trying again in 1 s");
+            server.Output.Where(Waiting).Should().ContainSingle();
             server.Output.Should().NotContain(line => line.Contains(" FTL] ", StringComparison.Ordinal) || line.Contains(" ERR] ", StringComparison.Ordinal));
         }
         finally

@@ -27,6 +27,30 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>What the process has written so far, standard output and error, a line an entry.</summary>
     public IReadOnlyCollection<string> Output => _output;
 
+    /// <summary>
+    /// Waits until a line matching <paramref name="match"/> has been read from the process, up to 10 s.
+    /// Its log goes through an asynchronous sink and a pipe, so a line written before an HTTP answer can
+    /// reach <see cref="Output"/> after it.
+    /// </summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            if (_output.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The server did not write the expected line within 10 s.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <param name="connectionString">Null starts the server on its default SQLite file.</param>
     /// <param name="options">Where to start it from, and what else to set in its environment.</param>
     public static async Task<ServerProcess> StartAsync(DatabaseKind kind, string? connectionString, ServerStartOptions? options = null)
