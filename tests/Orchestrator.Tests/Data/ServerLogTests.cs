@@ -232,7 +232,15 @@ public sealed class ServerLogTestsOnPostgres() : ServerLogTests(DatabaseKind.Pos
         {
             var real = new NpgsqlConnectionStringBuilder(connectionString);
             await using var startingUp = new TcpForwarder(real.Host!, real.Port, refuseFirst: 1);
-            var throughForwarder = new NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = startingUp.Port };
+            // Without encryption to negotiate: Npgsql tries GSS encryption first and may open a second
+            // connection without it when the first one fails, which would swallow the refusal.
+            var throughForwarder = new NpgsqlConnectionStringBuilder(connectionString)
+            {
+                Host = "127.0.0.1",
+                Port = startingUp.Port,
+                SslMode = SslMode.Disable,
+                GssEncryptionMode = GssEncryptionMode.Disable,
+            };
 
             await using var server = await ServerProcess.StartAsync(DatabaseKind.Postgres, throughForwarder.ConnectionString);
 

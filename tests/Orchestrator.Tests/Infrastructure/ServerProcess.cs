@@ -44,7 +44,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException("The server did not write the expected line within 10 s.");
+                throw new TimeoutException($"The server did not write the expected line within 10 s. It wrote:\n{string.Join("\n", _output.TakeLast(40))}");
             }
 
             await Task.Delay(20);
